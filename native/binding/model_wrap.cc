@@ -1,0 +1,167 @@
+#include "model_wrap.h"
+
+#include <string>
+#include <utility>
+
+#include "errors.h"
+#include "predict_args.h"
+#include "predict_worker.h"
+
+namespace kiln_binding {
+namespace {
+
+using ModelPtr = std::shared_ptr<const kiln::Model>;
+
+// Marks objects made by this class, so a method borrowed onto a foreign object is refused.
+constexpr napi_type_tag kModelTypeTag = {0x6b696c6e6d6f6465ULL, 0x9d3c51f0a27e4b18ULL};
+
+const char* InputTypeName(kiln::InputType type) {
+  switch (type) {
+    case kiln::InputType::kNumber:
+      return "number";
+    case kiln::InputType::kStringCategory:
+    case kiln::InputType::kNumberCategory:
+      return "category";
+  }
+  return "number";
+}
+
+Napi::Object InputInfo(Napi::Env env, const kiln::InputSpec& spec) {
+  Napi::Object input = Napi::Object::New(env);
+  input.Set("name", Napi::String::New(env, spec.name));
+  input.Set("type", Napi::String::New(env, InputTypeName(spec.type)));
+  if (spec.type == kiln::InputType::kStringCategory) {
+    input.Set("dtype", Napi::String::New(env, "string"));
+  } else if (spec.type == kiln::InputType::kNumberCategory) {
+    input.Set("dtype", Napi::String::New(env, "number"));
+  }
+  input.Set("nullable", Napi::Boolean::New(env, spec.nullable));
+  if (spec.type == kiln::InputType::kStringCategory) {
+    Napi::Array vocabulary = Napi::Array::New(env, spec.vocabulary.size());
+    for (size_t i = 0; i < spec.vocabulary.size(); ++i) {
+      vocabulary.Set(static_cast<uint32_t>(i), Napi::String::New(env, spec.vocabulary[i]));
+    }
+    input.Set("vocabulary", vocabulary);
+  }
+  return input;
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, const char* what) {
+  if (info.Length() < 1 || !info[0].IsString()) {
+    ThrowError(info.Env(), kCodeArgument, std::string(what) + " must be a string");
+  }
+  return info[0].As<Napi::String>().Utf8Value();
+}
+
+}  // namespace
+
+void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = DefineClass(
+      env, "Model",
+      {
+          StaticMethod<&ModelWrap::LoadFile>("loadFile"),
+          StaticMethod<&ModelWrap::LoadString>("loadString"),
+          InstanceMethod<&ModelWrap::Info>("info"),
+          InstanceMethod<&ModelWrap::PredictInto>("predictInto"),
+          InstanceMethod<&ModelWrap::PredictAsync>("predictAsync"),
+      });
+  GetAddonData(env).model_constructor = Napi::Persistent(constructor);
+  exports.Set("Model", constructor);
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    ThrowError(info.Env(), kCodeArgument, "Model cannot be constructed directly; use loadFile() or loadString()");
+  }
+  model_ = *info[0].As<Napi::External<ModelPtr>>().Data();
+  workspace_ = Guard(info.Env(), [&] { return model_->NewWorkspace(); });
+  info.This().As<Napi::Object>().TypeTag(&kModelTypeTag);
+}
+
+Napi::Object ModelWrap::NewInstance(Napi::Env env, ModelPtr model) {
+  // The External points at a local that lives for the duration of the synchronous New() call.
+  return GetAddonData(env).model_constructor.New({Napi::External<ModelPtr>::New(env, &model)});
+}
+
+Napi::Value ModelWrap::LoadFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = StringArg(info, "path");
+  ModelPtr model = Guard(env, [&] { return kiln::Model::LoadFile(path); });
+  return NewInstance(env, std::move(model));
+}
+
+Napi::Value ModelWrap::LoadString(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string json = StringArg(info, "json");
+  ModelPtr model = Guard(env, [&] { return kiln::Model::LoadString(json); });
+  return NewInstance(env, std::move(model));
+}
+
+void ModelWrap::RequireModel(const Napi::CallbackInfo& info) {
+  if (!info.This().IsObject() || !info.This().As<Napi::Object>().CheckTypeTag(&kModelTypeTag)) {
+    ThrowError(info.Env(), kCodeArgument, "method called on an object that is not a Kiln model");
+  }
+}
+
+Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
+  RequireModel(info);
+  Napi::Env env = info.Env();
+  return Guard(env, [&] {
+    const kiln::Model& m = *model_;
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("name", Napi::String::New(env, m.name()));
+    out.Set("task", Napi::String::New(
+                        env, m.task() == kiln::Task::kClassification ? "classification" : "regression"));
+
+    const auto& inputs = m.inputs();
+    Napi::Array input_list = Napi::Array::New(env, inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) input_list.Set(static_cast<uint32_t>(i), InputInfo(env, inputs[i]));
+    out.Set("inputs", input_list);
+
+    // Labels stay JSON text here; JS parses them so strings and numbers keep their types.
+    const auto& classes = m.class_labels_json();
+    Napi::Array class_list = Napi::Array::New(env, classes.size());
+    for (size_t i = 0; i < classes.size(); ++i) {
+      class_list.Set(static_cast<uint32_t>(i), Napi::String::New(env, classes[i]));
+    }
+    out.Set("classesJson", class_list);
+
+    out.Set("hasProbabilities", Napi::Boolean::New(env, m.has_probabilities()));
+    out.Set("nDecision", Napi::Number::New(env, static_cast<double>(m.n_decision())));
+    out.Set("outputWidth", Napi::Number::New(env, static_cast<double>(m.output_width())));
+    out.Set("metadata", Napi::String::New(env, m.metadata_json()));
+
+    Napi::Object verification = Napi::Object::New(env);
+    verification.Set("rowsChecked", Napi::Number::New(env, static_cast<double>(m.verification().rows_checked)));
+    verification.Set("maxAbsError", Napi::Number::New(env, m.verification().max_abs_error));
+    out.Set("verification", verification);
+    return out;
+  });
+}
+
+Napi::Value ModelWrap::PredictInto(const Napi::CallbackInfo& info) {
+  RequireModel(info);
+  Napi::Env env = info.Env();
+  const PredictArgs args = ParsePredictArgs(info, *model_);
+  if (args.n_rows == 0) return env.Undefined();
+  Guard(env, [&] {
+    if (args.rows_f64 != nullptr) {
+      model_->Predict(args.rows_f64, args.n_rows, args.out_data, *workspace_);
+    } else {
+      model_->Predict(args.rows_f32, args.n_rows, args.out_data, *workspace_);
+    }
+  });
+  return env.Undefined();
+}
+
+Napi::Value ModelWrap::PredictAsync(const Napi::CallbackInfo& info) {
+  RequireModel(info);
+  Napi::Env env = info.Env();
+  const PredictArgs args = ParsePredictArgs(info, *model_);
+  auto* worker = new PredictWorker(env, model_, args);  // deletes itself when done
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace kiln_binding
