@@ -1,7 +1,7 @@
 // The error catalogue. Every error Kiln raises is a KilnError with one of these stable codes;
 // codes are never reused or renamed. `status` is the HTTP status a server should answer with.
 
-export type ErrorCategory = 'model' | 'input' | 'argument' | 'internal';
+export type ErrorCategory = 'model' | 'input' | 'argument' | 'internal' | 'service';
 
 export interface ErrorSpec {
   readonly category: ErrorCategory;
@@ -26,6 +26,18 @@ export const ERROR_CODES = {
   KILN_INPUT_SHAPE: { category: 'input', status: 400, description: 'buffer sizes do not fit the model' },
   KILN_INPUT_TYPE: { category: 'input', status: 400, description: 'a feature value has the wrong type (a string where a number is required, ...)' },
   KILN_INPUT_UNKNOWN_FEATURE: { category: 'input', status: 400, description: 'a row names a feature the model does not have' },
+  // The HTTP service (kiln serve): requests, the model repository, configuration.
+  KILN_REQUEST_INVALID: { category: 'service', status: 400, description: 'the request is malformed (bad JSON, a body that does not match the endpoint, a wrong tensor shape or datatype)' },
+  KILN_REQUEST_LIMIT: { category: 'service', status: 400, description: 'the request is over a configured limit (rows per batch)' },
+  KILN_REQUEST_TOO_LARGE: { category: 'service', status: 413, description: 'the request body is over the configured size limit' },
+  KILN_REQUEST_MEDIA_TYPE: { category: 'service', status: 415, description: 'the request body has a content type the endpoint does not take' },
+  KILN_REQUEST_TIMEOUT: { category: 'service', status: 408, description: 'the request was not received in time' },
+  KILN_NOT_FOUND: { category: 'service', status: 404, description: 'no such model, model version or route' },
+  KILN_MODEL_UNAVAILABLE: { category: 'service', status: 503, description: 'the model is in the repository but not loaded (unloaded, or it failed to load)' },
+  KILN_UNAUTHORIZED: { category: 'service', status: 401, description: 'an admin call without a bearer token' },
+  KILN_FORBIDDEN: { category: 'service', status: 403, description: 'an admin call with a wrong token, or the admin API is disabled (no token configured)' },
+  KILN_OVERLOADED: { category: 'service', status: 503, description: 'the server is overloaded or shutting down; retry later' },
+  KILN_CONFIG: { category: 'service', status: 500, description: 'the server configuration is invalid' },
   // Programming errors in the caller.
   KILN_ARGUMENT: { category: 'argument', status: 500, description: 'a bad argument to a Kiln API function' },
   // The engine threw something that is not a Kiln error (out of memory, for example).
