@@ -3,7 +3,8 @@
 // Slot encoding (kiln/model.h): number inputs carry the number; string categories carry their
 // vocabulary index, -1 for a string the model has never seen (the engine then applies the
 // encoder's handle_unknown), number categories carry the number; a missing value is NaN.
-// Everything the engine would only report vaguely is checked here, naming the feature and row.
+// Everything the engine would only report vaguely is checked here. Errors carry `feature` and `row`
+// as properties; messages do not repeat the row, so a caller batching rows can renumber them.
 
 import { KilnError } from './errors.js';
 import type { NativeInputInfo } from './native.js';
@@ -63,7 +64,7 @@ export class RowEncoder {
   /** Writes `record` as row `row` of `out` (width doubles from row * width). */
   encode(record: unknown, out: Float64Array, row: number): void {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      throw new KilnError('KILN_INPUT_TYPE', `row ${row}: expected an object of named features, got ${describe(record)}`, { row });
+      throw new KilnError('KILN_INPUT_TYPE', `expected an object of named features, got ${describe(record)}`, { row });
     }
     if (++this.#stamp === 0xffffffff) {
       this.#seen.fill(0);
@@ -75,7 +76,7 @@ export class RowEncoder {
     for (const key in values) {
       const i = this.#index.get(key);
       if (i === undefined) {
-        throw new KilnError('KILN_INPUT_UNKNOWN_FEATURE', `row ${row}: unknown feature ${JSON.stringify(key)}`, { feature: key, row });
+        throw new KilnError('KILN_INPUT_UNKNOWN_FEATURE', `unknown feature ${JSON.stringify(key)}`, { feature: key, row });
       }
       this.#seen[i] = stamp;
       out[base + i] = this.#encodeValue(this.#slots[i] as Slot, values[key], row);
@@ -93,7 +94,7 @@ export class RowEncoder {
     }
     if (typeof value !== 'number') throw this.#typeError(slot, 'a number', value, row);
     if (!Number.isFinite(value)) {
-      throw new KilnError('KILN_INPUT_NOT_FINITE', `row ${row}: feature ${JSON.stringify(slot.name)} is ${value}; expected a finite number or null`, {
+      throw new KilnError('KILN_INPUT_NOT_FINITE', `feature ${JSON.stringify(slot.name)} is ${value}; expected a finite number${slot.nullable ? ' or null' : ''}`, {
         feature: slot.name,
         row,
       });
@@ -103,14 +104,14 @@ export class RowEncoder {
 
   #missing(slot: Slot, row: number): number {
     if (slot.nullable) return Number.NaN;
-    throw new KilnError('KILN_INPUT_MISSING', `row ${row}: feature ${JSON.stringify(slot.name)} is missing and the model does not accept null for it`, {
+    throw new KilnError('KILN_INPUT_MISSING', `feature ${JSON.stringify(slot.name)} is missing and the model does not accept null for it`, {
       feature: slot.name,
       row,
     });
   }
 
   #typeError(slot: Slot, expected: string, value: unknown, row: number): KilnError {
-    return new KilnError('KILN_INPUT_TYPE', `row ${row}: feature ${JSON.stringify(slot.name)} must be ${expected}${slot.nullable ? ' or null' : ''}, got ${describe(value)}`, {
+    return new KilnError('KILN_INPUT_TYPE', `feature ${JSON.stringify(slot.name)} must be ${expected}${slot.nullable ? ' or null' : ''}, got ${describe(value)}`, {
       feature: slot.name,
       row,
     });
