@@ -56,15 +56,22 @@ std::string StringArg(const Napi::CallbackInfo& info, const char* what) {
 }  // namespace
 
 void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(
-      env, "Model",
-      {
-          StaticMethod<&ModelWrap::LoadFile>("loadFile"),
-          StaticMethod<&ModelWrap::LoadString>("loadString"),
-          InstanceMethod<&ModelWrap::Info>("info"),
-          InstanceMethod<&ModelWrap::PredictInto>("predictInto"),
-          InstanceMethod<&ModelWrap::PredictAsync>("predictAsync"),
-      });
+  Napi::Function constructor = DefineClass(env, "Model",
+                                           {
+                                               StaticMethod<&ModelWrap::LoadFile>("loadFile"),
+                                               StaticMethod<&ModelWrap::LoadString>("loadString"),
+                                           });
+  Napi::Object prototype = constructor.Get("prototype").As<Napi::Object>();
+  prototype.DefineProperties({
+      Napi::PropertyDescriptor::Value("info", Napi::Function::New<Dispatch<&ModelWrap::Info>>(env, "info"),
+                                      napi_default_method),
+      Napi::PropertyDescriptor::Value(
+          "predictInto", Napi::Function::New<Dispatch<&ModelWrap::PredictInto>>(env, "predictInto"),
+          napi_default_method),
+      Napi::PropertyDescriptor::Value(
+          "predictAsync", Napi::Function::New<Dispatch<&ModelWrap::PredictAsync>>(env, "predictAsync"),
+          napi_default_method),
+  });
   GetAddonData(env).model_constructor = Napi::Persistent(constructor);
   exports.Set("Model", constructor);
 }
@@ -97,14 +104,16 @@ Napi::Value ModelWrap::LoadString(const Napi::CallbackInfo& info) {
   return NewInstance(env, std::move(model));
 }
 
-void ModelWrap::RequireModel(const Napi::CallbackInfo& info) {
-  if (!info.This().IsObject() || !info.This().As<Napi::Object>().CheckTypeTag(&kModelTypeTag)) {
+template <ModelWrap::Method method>
+Napi::Value ModelWrap::Dispatch(const Napi::CallbackInfo& info) {
+  Napi::Value self = info.This();
+  if (!self.IsObject() || !self.As<Napi::Object>().CheckTypeTag(&kModelTypeTag)) {
     ThrowError(info.Env(), kCodeArgument, "method called on an object that is not a Kiln model");
   }
+  return (Unwrap(self.As<Napi::Object>())->*method)(info);
 }
 
 Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
-  RequireModel(info);
   Napi::Env env = info.Env();
   return Guard(env, [&] {
     const kiln::Model& m = *model_;
@@ -140,7 +149,6 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::PredictInto(const Napi::CallbackInfo& info) {
-  RequireModel(info);
   Napi::Env env = info.Env();
   const PredictArgs args = ParsePredictArgs(info, *model_);
   if (args.n_rows == 0) return env.Undefined();
@@ -155,7 +163,6 @@ Napi::Value ModelWrap::PredictInto(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::PredictAsync(const Napi::CallbackInfo& info) {
-  RequireModel(info);
   Napi::Env env = info.Env();
   const PredictArgs args = ParsePredictArgs(info, *model_);
   auto* worker = new PredictWorker(env, model_, args);  // deletes itself when done

@@ -34,8 +34,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // predictAsync(input, nRows, out): Promise<out>, on the thread pool.
   Napi::Value PredictAsync(const Napi::CallbackInfo& info);
 
-  // Throws unless `this` really is one of our wrappers (type tag check).
-  static void RequireModel(const Napi::CallbackInfo& info);
+  // Prototype methods go through Dispatch, which checks the type tag of `this` before unwrapping
+  // it, so a method borrowed onto a foreign object throws a KilnError instead of misreading it.
+  using Method = Napi::Value (ModelWrap::*)(const Napi::CallbackInfo&);
+  template <Method method>
+  static Napi::Value Dispatch(const Napi::CallbackInfo& info);
 
   std::shared_ptr<const kiln::Model> model_;
   std::unique_ptr<kiln::Workspace> workspace_;  // for the synchronous path only
