@@ -1,5 +1,5 @@
 // Kiln: serve exported scikit-learn pipelines from Node.js.
-export { loadModel, loadModelFromString, Model } from './model.js';
+export { loadModel, loadModelAsync, loadModelFromString, Model } from './model.js';
 export { KilnError, ERROR_CODES, isKilnError } from './errors.js';
 export type { ErrorCategory, ErrorSpec, KilnErrorCode, KilnErrorDetails } from './errors.js';
 export type { FeatureRecord } from './encode.js';

@@ -16,6 +16,12 @@ export function loadModel(path: string): Model {
   return new Model(native().Model.loadFile(path));
 }
 
+/** Same as loadModel, with the reading, compiling and verifying done off the event loop. */
+export async function loadModelAsync(path: string): Promise<Model> {
+  if (typeof path !== 'string' || path.length === 0) throw argumentError('loadModelAsync(path): path must be a non-empty string');
+  return new Model(await native().Model.loadFileAsync(path));
+}
+
 /** Same as loadModel, from the model's JSON text. */
 export function loadModelFromString(json: string): Model {
   if (typeof json !== 'string') throw argumentError('loadModelFromString(json): json must be a string');

@@ -46,6 +46,7 @@ export interface NativeBinding {
   Model: {
     loadFile(path: string): NativeModel;
     loadString(json: string): NativeModel;
+    loadFileAsync(path: string): Promise<NativeModel>;
   };
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { KilnError, loadModel, loadModelFromString } from '../dist/index.js';
+import { KilnError, loadModel, loadModelAsync, loadModelFromString } from '../dist/index.js';
 import { native } from '../dist/native.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'api');
@@ -102,12 +102,15 @@ test('predict reproduces every verification row; predictBatch agrees exactly', (
   }
 });
 
-test('loadModelFromString equals loadModel', () => {
+test('loadModelFromString and loadModelAsync equal loadModel', async () => {
   const text = readFileSync(fixture('tree.json'), 'utf8');
-  const a = loadModelFromString(text);
   const b = loadModel(fixture('tree.json'));
-  assert.equal(a.name, b.name);
-  assert.deepEqual(a.predict({ a: 3, b: 1 }), b.predict({ a: 3, b: 1 }));
+  for (const a of [loadModelFromString(text), await loadModelAsync(fixture('tree.json'))]) {
+    assert.equal(a.name, b.name);
+    assert.deepEqual(a.verification, b.verification);
+    assert.deepEqual(a.predict({ a: 3, b: 1 }), b.predict({ a: 3, b: 1 }));
+  }
+  await assertKilnError(() => loadModelAsync(fixture('absent.json')), { code: 'KILN_MODEL_IO', feature: undefined, row: undefined });
 });
 
 test('records: absent keys and null are missing for nullable inputs; unknown string categories are ignored', () => {

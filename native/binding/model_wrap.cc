@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "errors.h"
+#include "load_worker.h"
 #include "predict_args.h"
 #include "predict_worker.h"
 
@@ -60,6 +61,7 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
                                            {
                                                StaticMethod<&ModelWrap::LoadFile>("loadFile"),
                                                StaticMethod<&ModelWrap::LoadString>("loadString"),
+                                               StaticMethod<&ModelWrap::LoadFileAsync>("loadFileAsync"),
                                            });
   Napi::Object prototype = constructor.Get("prototype").As<Napi::Object>();
   prototype.DefineProperties({
@@ -102,6 +104,13 @@ Napi::Value ModelWrap::LoadString(const Napi::CallbackInfo& info) {
   const std::string json = StringArg(info, "json");
   ModelPtr model = Guard(env, [&] { return kiln::Model::LoadString(json); });
   return NewInstance(env, std::move(model));
+}
+
+Napi::Value ModelWrap::LoadFileAsync(const Napi::CallbackInfo& info) {
+  auto* worker = new LoadWorker(info.Env(), StringArg(info, "path"), &ModelWrap::NewInstance);  // deletes itself
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 template <ModelWrap::Method method>

@@ -25,6 +25,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // Model.loadFile(path) / Model.loadString(json): load, validate and verify; throw KilnError.
   static Napi::Value LoadFile(const Napi::CallbackInfo& info);
   static Napi::Value LoadString(const Napi::CallbackInfo& info);
+  // Model.loadFileAsync(path) -> Promise<Model>: the same, on the thread pool.
+  static Napi::Value LoadFileAsync(const Napi::CallbackInfo& info);
   static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<const kiln::Model> model);
 
   // info(): a plain object describing the model (see native.ts for its TS type).
