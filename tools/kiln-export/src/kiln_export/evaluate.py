@@ -1,0 +1,255 @@
+"""A small reference interpreter of the Kiln model format (docs/model-format.md), in Python.
+
+It exists to check the exporter: every exported model is run on its own verification rows
+before it is written, so a wrong mapping fails here (with a readable message) rather than
+as a refused model in the C++ engine. It is not fast and not meant for serving.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+MISSING = None
+
+
+class EvalError(Exception):
+    pass
+
+
+def _isnan(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _f(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _to_frame(model: dict, row: Dict[str, Any]):
+    vals, names = [], []
+    for inp in model["inputs"]:
+        name = inp["name"]
+        v = row.get(name)
+        if v is None and not inp["nullable"]:
+            raise EvalError(f"KILN_INPUT_MISSING: {name}")
+        if inp["type"] == "category" and inp.get("dtype") == "string":
+            vals.append(None if v is None else str(v))
+        else:
+            vals.append(_f(v))
+        names.append(name)
+    return vals, names
+
+
+def _matches(v, cat) -> bool:
+    if cat is None:
+        return _isnan(v)
+    if _isnan(v):
+        return False
+    if isinstance(cat, str) or isinstance(v, str):
+        return isinstance(cat, str) and isinstance(v, str) and v == cat
+    return float(v) == float(cat)
+
+
+def _index(v, cats) -> Optional[int]:
+    for i, c in enumerate(cats):
+        if _matches(v, c):
+            return i
+    return None
+
+
+def run_step(step: dict, x: list, names: Optional[list]) -> list:
+    kind = step["kind"]
+    if kind == "passthrough":
+        return list(x)
+    if kind == "pipeline":
+        for s in step["steps"]:
+            x = run_step(s, x, names)
+            names = None
+        return x
+    if kind == "column_transformer":
+        out = []
+        for t in step["transformers"]:
+            idx = [names.index(c) if isinstance(c, str) else c for c in t["columns"]]
+            sub_names = [names[i] for i in idx] if names is not None else None
+            out.extend(run_step(t["transform"], [x[i] for i in idx], sub_names))
+        return out
+    if kind in ("standard_scaler", "robust_scaler"):
+        m = step["mean"] if kind == "standard_scaler" else step["center"]
+        s = step["scale"]
+        y = []
+        for i, v in enumerate(x):
+            v = float(v)
+            if m is not None:
+                v = v - m[i]
+            if s is not None:
+                v = v / s[i]
+            y.append(v)
+        return y
+    if kind == "min_max_scaler":
+        y = []
+        for i, v in enumerate(x):
+            v = float(v) * step["scale"][i]
+            v = v + step["min"][i]
+            if step["clip"] is not None and not math.isnan(v):
+                v = min(max(v, step["clip"][0]), step["clip"][1])
+            y.append(v)
+        return y
+    if kind == "max_abs_scaler":
+        return [float(v) / s for v, s in zip(x, step["scale"])]
+    if kind == "normalizer":
+        a = np.asarray(x, dtype=np.float64)
+        if step["norm"] == "l1":
+            n = np.abs(a).sum()
+        elif step["norm"] == "l2":
+            n = math.sqrt(float(np.einsum("i,i->", a, a)))
+        else:
+            n = np.abs(a).max()
+        return list(a / (n if n != 0 else 1.0))
+    if kind == "binarizer":
+        return [1.0 if float(v) > step["threshold"] else 0.0 for v in x]
+    if kind == "simple_imputer":
+        mv = step["missing_value"]
+
+        def missing(v):
+            return _isnan(v) if mv is None else (not _isnan(v) and v == mv)
+        y = []
+        for v, f in zip(x, step["fill"]):
+            if f is None:
+                continue
+            y.append(f if missing(v) else v)
+        for j in step.get("indicator", []):
+            y.append(1.0 if missing(x[j]) else 0.0)
+        return y
+    if kind == "one_hot_encoder":
+        y = []
+        drop = step.get("drop") or [None] * len(x)
+        for v, cats, d in zip(x, step["categories"], drop):
+            i = _index(v, cats)
+            if i is None and step["handle_unknown"] == "error":
+                raise EvalError(f"KILN_INPUT_UNKNOWN_CATEGORY: {v!r}")
+            for j in range(len(cats)):
+                if j != d:
+                    y.append(1.0 if i == j else 0.0)
+        return y
+    if kind == "ordinal_encoder":
+        y = []
+        for v, cats in zip(x, step["categories"]):
+            i = _index(v, cats)
+            if i is not None and cats[i] is None:
+                y.append(_f(step["encoded_missing_value"]))
+            elif i is not None:
+                y.append(float(i))
+            elif step["handle_unknown"] == "use_encoded_value":
+                y.append(_f(step["unknown_value"]))
+            else:
+                raise EvalError(f"KILN_INPUT_UNKNOWN_CATEGORY: {v!r}")
+        return y
+    raise EvalError(f"unknown step kind {kind!r}")
+
+
+def _link(raw: np.ndarray, link: str) -> Optional[np.ndarray]:
+    if link in ("identity", "none"):
+        return None
+    if link == "logistic":
+        p = 1.0 / (1.0 + np.exp(-raw))
+        if raw.shape[0] == 1:
+            return np.array([1.0 - p[0], p[0]])
+        return p / p.sum()
+    if link == "softmax":
+        z = np.array([-raw[0], raw[0]]) if raw.shape[0] == 1 else raw
+        e = np.exp(z - z.max())
+        return e / e.sum()
+    raise EvalError(f"unknown link {link!r}")
+
+
+def _walk(tree: dict, x: list) -> list:
+    node = 0
+    left, right = tree["children_left"], tree["children_right"]
+    mgl = tree.get("missing_go_to_left")
+    while left[node] != -1:
+        v = x[tree["feature"][node]]
+        if math.isnan(v):
+            node = left[node] if (mgl is not None and mgl[node]) else right[node]
+        elif float(np.float32(v)) <= tree["threshold"][node]:
+            node = left[node]
+        else:
+            node = right[node]
+    return tree["value"][node]
+
+
+def predict_row(model: dict, row: Dict[str, Any]) -> dict:
+    x, names = _to_frame(model, row)
+    if model["transform"] is not None:
+        x = run_step(model["transform"], x, names)
+    est, out = model["estimator"], model["output"]
+    if len(x) != est["n_features"]:
+        raise EvalError(f"frame width {len(x)} != n_features {est['n_features']}")
+    x = [float(v) for v in x]
+    res: dict = {}
+    if est["kind"] == "linear":
+        raw = np.array([sum(c * v for c, v in zip(coef, x)) for coef in est["coef"]]) + np.asarray(est["intercept"])
+        if out["task"] == "regression":
+            return {"value": float(raw[0])}
+        p = _link(raw, est["link"])
+        k = 1 if raw.shape[0] == 1 else int(np.argmax(raw))
+        label_idx = (1 if raw[0] > 0 else 0) if raw.shape[0] == 1 else k
+        res["label"] = out["classes"][label_idx]
+        if out.get("probabilities"):
+            res["probabilities"] = p.tolist()
+        if out.get("decision"):
+            res["decision"] = raw.tolist()
+        return res
+    if est["kind"] == "tree_ensemble":
+        if est["aggregate"] == "average":
+            acc = np.zeros(est["n_targets"])
+            for t in est["trees"]:
+                acc = acc + np.asarray(_walk(t, x))
+            o = acc / len(est["trees"])
+            if out["task"] == "regression":
+                return {"value": float(o[0])}
+            res["label"] = out["classes"][int(np.argmax(o))]
+            res["probabilities"] = o.tolist()
+            return res
+        raw = np.array(est["init"], dtype=np.float64)
+        lr = est["learning_rate"]
+        for t in est["trees"]:
+            raw[t["target"]] += lr * _walk(t, x)[0]
+        if out["task"] == "regression":
+            return {"value": float(raw[0])}
+        label_idx = (1 if raw[0] >= 0 else 0) if raw.shape[0] == 1 else int(np.argmax(raw))
+        res["label"] = out["classes"][label_idx]
+        if out.get("probabilities"):
+            res["probabilities"] = _link(raw, est["link"]).tolist()
+        if out.get("decision"):
+            res["decision"] = raw.tolist()
+        return res
+    raise EvalError(f"unknown estimator kind {est['kind']!r}")
+
+
+def check_model(model: dict) -> List[str]:
+    """Replay the verification rows; return a list of drift messages (empty: all good)."""
+    tol = model["verification"]["tolerance"]
+    a, r = tol["absolute"], tol["relative"]
+    problems = []
+    for i, row in enumerate(model["verification"]["rows"]):
+        try:
+            got = predict_row(model, row["input"])
+        except EvalError as e:
+            problems.append(f"rows[{i}]: {e}")
+            continue
+        for key, exp in row["expected"].items():
+            g = got.get(key)
+            if key == "label":
+                if g != exp:
+                    problems.append(f"rows[{i}].expected.label: computed {g!r}, expected {exp!r}")
+                continue
+            ev = exp if isinstance(exp, list) else [exp]
+            gv = g if isinstance(g, list) else [g]
+            if g is None or len(ev) != len(gv):
+                problems.append(f"rows[{i}].expected.{key}: computed {g!r}, expected {exp!r}")
+                continue
+            for j, (x, e) in enumerate(zip(gv, ev)):
+                if not (abs(x - e) <= a + r * abs(e)):
+                    problems.append(f"rows[{i}].expected.{key}[{j}]: computed {x!r}, expected {e!r}")
+    return problems
