@@ -57,7 +57,12 @@ def value_pools(names: List[str], kinds: Dict[str, str], ctx: Context, rng) -> D
         for t in th:  # at, just below and just above each split point (float32 resolution)
             d = max(abs(t), 1.0) * 1e-6
             near.extend([t, t - d, t + d])
-        pool = hints + near
+        spread = []
+        if hints:  # a few values scattered around what the statistics say
+            lo, hi = min(hints), max(hints)
+            width = (hi - lo) or max(abs(hi), 1.0)
+            spread = [float(round(v, 6)) for v in rng.normal((lo + hi) / 2, width, 4)]
+        pool = hints + near + spread
         if not pool:
             pool = [0.0, 1.0, -1.0, 0.5, 2.0]
         elif not hints:
