@@ -8,6 +8,7 @@ import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli/errors.js';
 import { runExport, type ExportOptions } from './cli/export.js';
 import { packageVersion } from './cli/paths.js';
 import { runPredict } from './cli/predict.js';
+import { addServeCommand } from './cli/serve.js';
 import { runValidate, type ValidateOptions } from './cli/validate.js';
 
 const DEFAULT_BATCH_SIZE = 1024;
@@ -53,6 +54,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<model>', 'Kiln model file (.json)')
     .option('--json', 'print the report as one JSON object')
     .action((model: string, options: ValidateOptions) => setExit(runValidate(model, options)));
+
+  addServeCommand(program, setExit);
 
   return program;
 }
