@@ -1,0 +1,19 @@
+// Limits from the format spec (docs/model-format.md, "Limits"), exceeded -> KILN_MODEL_LIMIT.
+#pragma once
+
+#include <cstddef>
+
+namespace kiln::internal {
+
+inline constexpr size_t kMaxFileBytes = size_t{512} << 20;
+inline constexpr size_t kMaxInputs = 100000;
+inline constexpr size_t kMaxFrameWidth = 1000000;
+inline constexpr size_t kMaxTrees = 100000;
+inline constexpr size_t kMaxTreeNodes = 10000000;
+inline constexpr size_t kMaxClasses = 100000;
+inline constexpr int kMaxDepth = 32;
+
+// Engine guard (not in the spec): scratch slots per row, 64 Mi doubles = 512 MiB per workspace.
+inline constexpr size_t kMaxSlots = size_t{1} << 26;
+
+}  // namespace kiln::internal
