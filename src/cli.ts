@@ -66,10 +66,7 @@ function report(error: unknown): number {
     return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   if (error instanceof KilnError) {
-    const where = [error.feature !== undefined ? `feature ${JSON.stringify(error.feature)}` : '']
-      .filter(Boolean)
-      .join(', ');
-    process.stderr.write(`kiln: ${error.code}: ${error.message}${where && !error.message.includes(where) ? ` (${where})` : ''}\n`);
+    process.stderr.write(`kiln: ${error.code}: ${error.message}\n`);
     return EXIT_FAILURE;
   }
   if (error instanceof CliError) {

@@ -27,6 +27,9 @@ interface Slot {
   readonly codes: ReadonlyMap<string, number> | undefined;
 }
 
+// Same quoting as the engine's messages: feature 'x2' is required.
+const quote = (name: string): string => `'${name}'`;
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -76,7 +79,7 @@ export class RowEncoder {
     for (const key in values) {
       const i = this.#index.get(key);
       if (i === undefined) {
-        throw new KilnError('KILN_INPUT_UNKNOWN_FEATURE', `unknown feature ${JSON.stringify(key)}`, { feature: key, row });
+        throw new KilnError('KILN_INPUT_UNKNOWN_FEATURE', `unknown feature ${quote(key)}`, { feature: key, row });
       }
       this.#seen[i] = stamp;
       out[base + i] = this.#encodeValue(this.#slots[i] as Slot, values[key], row);
@@ -94,7 +97,7 @@ export class RowEncoder {
     }
     if (typeof value !== 'number') throw this.#typeError(slot, 'a number', value, row);
     if (!Number.isFinite(value)) {
-      throw new KilnError('KILN_INPUT_NOT_FINITE', `feature ${JSON.stringify(slot.name)} is ${value}; expected a finite number${slot.nullable ? ' or null' : ''}`, {
+      throw new KilnError('KILN_INPUT_NOT_FINITE', `feature ${quote(slot.name)} is ${value}; expected a finite number${slot.nullable ? ' or null' : ''}`, {
         feature: slot.name,
         row,
       });
@@ -104,14 +107,14 @@ export class RowEncoder {
 
   #missing(slot: Slot, row: number): number {
     if (slot.nullable) return Number.NaN;
-    throw new KilnError('KILN_INPUT_MISSING', `feature ${JSON.stringify(slot.name)} is missing and the model does not accept null for it`, {
+    throw new KilnError('KILN_INPUT_MISSING', `feature ${quote(slot.name)} is required`, {
       feature: slot.name,
       row,
     });
   }
 
   #typeError(slot: Slot, expected: string, value: unknown, row: number): KilnError {
-    return new KilnError('KILN_INPUT_TYPE', `feature ${JSON.stringify(slot.name)} must be ${expected}${slot.nullable ? ' or null' : ''}, got ${describe(value)}`, {
+    return new KilnError('KILN_INPUT_TYPE', `feature ${quote(slot.name)} must be ${expected}${slot.nullable ? ' or null' : ''}, got ${describe(value)}`, {
       feature: slot.name,
       row,
     });

@@ -126,7 +126,8 @@ test('predict: a bad row fails with its code, feature and position in the input'
   assert.equal(run.status, 1);
   assert.match(run.stderr, /KILN_INPUT_MISSING/);
   assert.match(run.stderr, /row 4 \(line 5\)/);
-  assert.match(run.stderr, /"x2"/);
+  assert.match(run.stderr, /'x2'/);
+  assert.doesNotMatch(run.stderr, /\(row 0\)/, 'no batch-relative row left in the message');
   assert.equal(lines(run.stdout).length, 4, 'earlier batches were written');
 
   const engine = kiln(['predict', fixture('colour.json'), '-i', '-', '--batch-size', '2'], {
@@ -135,6 +136,8 @@ test('predict: a bad row fails with its code, feature and position in the input'
   assert.equal(engine.status, 1);
   assert.match(engine.stderr, /KILN_INPUT_UNKNOWN_CATEGORY/);
   assert.match(engine.stderr, /row 3 \(line 4\)/);
+  assert.match(engine.stderr, /'shape'/);
+  assert.doesNotMatch(engine.stderr, /\(row 1\)/, 'no batch-relative row left in the message');
 
   const notJson = kiln(['predict', fixture('logreg.json'), '-i', '-'], { input: '{"x1": 1, "x2": 2}\n{nope\n' });
   assert.equal(notJson.status, 1);

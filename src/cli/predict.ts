@@ -51,5 +51,7 @@ function renumber(error: unknown, batch: SourceRecord[], first: number): unknown
   const row = first + error.row;
   const line = batch[error.row]?.line ?? 0;
   const where = `row ${row}${line > 0 ? ` (line ${line})` : ''}`;
-  return new KilnError(error.code, `${where}: ${error.message}`, { feature: error.feature, row, cause: error });
+  // The engine's messages end in "(row N)" with the batch-relative N; drop it, `where` replaces it.
+  const message = error.message.replace(` (row ${error.row})`, '');
+  return new KilnError(error.code, `${where}: ${message}`, { feature: error.feature, row, cause: error });
 }
