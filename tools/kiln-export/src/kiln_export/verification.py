@@ -92,13 +92,18 @@ def synthesize(names: List[str], kinds: Dict[str, str], ctx: Context, pools: Dic
         rows.append(row)
     # missing values in nullable inputs
     nulls = [n for n in names if nullable.get(n)]
-    if nulls:
-        for r in range(2, len(rows), 3):
-            rows[r][nulls[(r // 3) % len(nulls)]] = None
-        extra = dict(rows[-1])
-        for n in nulls:
-            extra[n] = None
-        rows.append(extra)
+    if nulls:  # extra rows so that every nullable input is missing somewhere
+        extras = max(1, min(len(nulls), max(n_rows // 2, 1)))
+        for e in range(extras):
+            r = dict(rows[(e * 7 + 1) % len(rows)])
+            for n in nulls[e::extras]:
+                r[n] = None
+            rows.append(r)
+        if len(nulls) > 1:
+            r = dict(rows[-1])
+            for n in nulls:
+                r[n] = None
+            rows.append(r)
     # unseen categories where every consuming encoder tolerates them
     for i, n in enumerate(names):
         info = ctx.inputs[i]
