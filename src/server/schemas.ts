@@ -117,7 +117,7 @@ export const inferRequest = {
 
 export const inferResponse = {
   type: 'object',
-  required: ['model_name', 'outputs'],
+  required: ['model_name', 'model_version'],
   properties: {
     model_name: { type: 'string' },
     model_version: { type: 'string' },
