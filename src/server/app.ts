@@ -192,7 +192,11 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   };
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
-    if (isKilnError(error)) return fail(request, reply, error.status, error.code, error.message, error.status >= 500 ? error : undefined);
+    if (isKilnError(error)) {
+      // Name the row of a batch when the model API's message does not.
+      const message = error.row !== undefined && !/\brow\b/.test(error.message) ? `row ${error.row}: ${error.message}` : error.message;
+      return fail(request, reply, error.status, error.code, message, error.status >= 500 ? error : undefined);
+    }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return fail(request, reply, 413, 'KILN_REQUEST_TOO_LARGE', `the request body is larger than the limit of ${config.bodyLimit} bytes`);
