@@ -148,6 +148,7 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
         est = load(src_path)
     else:
         est = estimator_or_path
+    pre, final, final_path = split_final(est)
     _check_fitted(est)
     tol = check_tolerance(tolerance)
     if name is None:
@@ -162,7 +163,6 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
     ctx = Context(len(names))
     frame = Frame([Col(name=n, kind=("string" if row_kinds.get(n) == "string" else "unknown"),
                        source=i) for i, n in enumerate(names)], named=True)
-    pre, final, final_path = split_final(est)
     steps = []
     for step_path, step in pre:
         d, frame = export_step(step, frame, step_path, ctx)
