@@ -1,6 +1,7 @@
 #include "json_reader.h"
 
 #include <cmath>
+#include <cstdlib>
 
 namespace kiln::internal {
 
@@ -37,6 +38,63 @@ std::string NumberText(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return Json(v).dump();
+}
+
+std::string FindOverflowingNumber(std::string_view text, std::string* token) {
+  struct Level {
+    bool object;
+    size_t index;
+    std::string key;
+  };
+  std::vector<Level> stack;
+  bool expect_key = false;
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    if (c == '{' || c == '[') {
+      stack.push_back({c == '{', 0, {}});
+      expect_key = c == '{';
+    } else if (c == '}' || c == ']') {
+      if (!stack.empty()) stack.pop_back();
+      expect_key = false;
+    } else if (c == ',') {
+      if (!stack.empty()) {
+        if (stack.back().object) {
+          expect_key = true;
+        } else {
+          ++stack.back().index;
+        }
+      }
+    } else if (c == ':') {
+      expect_key = false;
+    } else if (c == '"') {
+      std::string raw;
+      for (++i; i < n && text[i] != '"'; ++i) {
+        if (text[i] == '\\' && i + 1 < n) raw += text[i++];
+        raw += text[i];
+      }
+      if (expect_key && !stack.empty()) {
+        // Keys are reported as written (escapes are rare in model keys).
+        stack.back().key = raw;
+      }
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i;
+      while (j < n && (text[j] == '-' || text[j] == '+' || text[j] == '.' || text[j] == 'e' || text[j] == 'E' ||
+                       (text[j] >= '0' && text[j] <= '9'))) {
+        ++j;
+      }
+      const std::string tok(text.substr(i, j - i));
+      const double d = std::strtod(tok.c_str(), nullptr);
+      if (!std::isfinite(d)) {
+        std::string path;
+        for (const Level& l : stack) path = l.object ? KeyPath(path, l.key) : IndexPath(path, l.index);
+        if (token) *token = tok;
+        return path.empty() ? "model" : path;
+      }
+      i = j - 1;
+    }
+  }
+  return {};
 }
 
 double JVal::Number() const {

@@ -283,6 +283,15 @@ std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& 
   Json root;
   try {
     root = Json::parse(text.begin(), text.end());
+  } catch (const Json::out_of_range& e) {
+    // nlohmann refuses numbers that overflow a double (1e999) while parsing: a non-finite
+    // weight, which the format calls invalid.
+    std::string token;
+    const std::string path = FindOverflowingNumber(text, &token);
+    if (e.id == 406 && !path.empty()) {
+      throw Error(ErrorCode::kModelInvalid, path + ": expected a finite number, got " + token);
+    }
+    throw Error(ErrorCode::kModelParse, std::string("model is not valid JSON: ") + e.what());
   } catch (const Json::parse_error& e) {
     throw Error(ErrorCode::kModelParse, "model is not valid JSON (byte " + std::to_string(e.byte) + "): " + e.what());
   } catch (const Json::exception& e) {
