@@ -35,6 +35,14 @@ TEST(Verification, PassingRowsFillTheReport) {
   EXPECT_LE(m->verification().max_abs_error, 1e-15);
 }
 
+TEST(Verification, RowsMayStateASubsetOfOutputs) {
+  auto m = Load(Logreg(R"([{"input": {"size": 6, "colour": "red"}, "expected": {"label": "big"}},
+      {"input": {"size": 6, "colour": "red"}, "expected": {"decision": [3.5]}}])"), true);
+  EXPECT_EQ(m->verification().rows_checked, 2u);
+  ExpectLoadError(Logreg(R"([{"input": {"size": 6, "colour": "red"}, "expected": {}}])"), ErrorCode::kModelSchema,
+                  "verification.rows[0].expected: states no expected output", true);
+}
+
 TEST(Verification, DriftIsRefused) {
   const std::string drift = R"([{"input": {"size": 6, "colour": "red"},
       "expected": {"label": "big", "probabilities": [0.029312230751356326, 0.9706877692486436], "decision": [3.5001]}}])";

@@ -121,33 +121,36 @@ void RunVerification(ModelImpl& m, const JVal& block) {
       cmp.Number(row_path, "value", o[0], ex.Get("value").Finite());
       continue;
     }
-    JObj ex(row.Get("expected"), {"label", "probabilities", "decision"});
-    JVal label = ex.Get("label");
+    // Every output the row states is compared (the schema asks for at least one).
+    JVal exv = row.Get("expected");
+    JObj ex(exv, {"label", "probabilities", "decision"});
+    if (exv.json().empty()) exv.Fail(ErrorCode::kModelSchema, "states no expected output");
     const size_t idx = static_cast<size_t>(o[0]);
-    bool same = false;
-    if (label.IsString()) {
-      same = m.classes_are_strings_ && idx < m.class_str_.size() && m.class_str_[idx] == label.Str();
-    } else if (label.IsNumber()) {
-      same = !m.classes_are_strings_ && idx < m.class_num_.size() && m.class_num_[idx] == label.Number();
-    } else {
-      label.Fail(ErrorCode::kModelSchema, std::string("expected a string or a number, got ") + label.json().type_name());
-    }
-    if (!same) {
-      Throw(ErrorCode::kModelVerification, row_path,
-            "label: computed " + ClassText(m, idx) + ", expected " + label.json().dump());
+    if (auto label = ex.Opt("label")) {
+      bool same = false;
+      if (label->IsString()) {
+        same = m.classes_are_strings_ && idx < m.class_str_.size() && m.class_str_[idx] == label->Str();
+      } else if (label->IsNumber()) {
+        same = !m.classes_are_strings_ && idx < m.class_num_.size() && m.class_num_[idx] == label->Number();
+      } else {
+        label->Fail(ErrorCode::kModelSchema,
+                    std::string("expected a string or a number, got ") + label->json().type_name());
+      }
+      if (!same) {
+        Throw(ErrorCode::kModelVerification, row_path,
+              "label: computed " + ClassText(m, idx) + ", expected " + label->json().dump());
+      }
     }
     const double* p = o + 1;
     const size_t n_classes = m.head_.n_classes ? m.head_.n_classes : m.class_json_.size();
-    if (m.has_probabilities()) {
-      cmp.Vector(row_path, "probabilities", p, ex.Get("probabilities"), n_classes);
-      p += n_classes;
-    } else if (ex.Has("probabilities")) {
-      ex.Get("probabilities").Fail(ErrorCode::kModelInvalid, "the model reports no probabilities");
+    if (auto probs = ex.Opt("probabilities")) {
+      if (!m.has_probabilities()) probs->Fail(ErrorCode::kModelInvalid, "the model reports no probabilities");
+      cmp.Vector(row_path, "probabilities", p, *probs, n_classes);
     }
-    if (m.n_decision() > 0) {
-      cmp.Vector(row_path, "decision", p, ex.Get("decision"), m.n_decision());
-    } else if (ex.Has("decision")) {
-      ex.Get("decision").Fail(ErrorCode::kModelInvalid, "the model reports no decision values");
+    if (m.has_probabilities()) p += n_classes;
+    if (auto dec = ex.Opt("decision")) {
+      if (m.n_decision() == 0) dec->Fail(ErrorCode::kModelInvalid, "the model reports no decision values");
+      cmp.Vector(row_path, "decision", p, *dec, m.n_decision());
     }
   }
   report.rows_checked = n;
