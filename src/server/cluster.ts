@@ -229,7 +229,9 @@ async function runPrimary(config: ServerConfig, onSignals: boolean): Promise<Run
     log('info', 'shutting down: finishing in-flight requests');
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     if (workers.length === 0) resolveDone(0);
-    for (const w of workers) if (w.isConnected()) w.send({ kiln: 'shutdown' });
+    // A signal, not an IPC message: a worker still starting up has no message listener yet (and
+    // dies of the signal, having no requests in flight); a running one closes gracefully.
+    for (const w of workers) w.process.kill('SIGTERM');
     setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
       resolveDone(1);
