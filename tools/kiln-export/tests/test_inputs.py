@@ -125,3 +125,22 @@ def test_float_roundtrip_repr(diabetes):
     from kiln_export.writer import dumps
     back = json.loads(dumps(model))
     assert back["estimator"]["coef"][0] == est.coef_.tolist()
+
+
+def test_numpy_object_array_with_strings():
+    X = np.array([["red", 1.0], ["blue", 2.5], ["red", 0.5], ["green", 3.0]] * 5, dtype=object)
+    y = [0, 1, 0, 1] * 5
+    ct = ColumnTransformer([("c", OneHotEncoder(), [0]), ("n", StandardScaler(), [1])])
+    est = make_pipeline(ct, LogisticRegression()).fit(X, y)
+    model = export_ok(est)
+    assert model["inputs"] == [
+        {"name": "x0", "type": "category", "dtype": "string", "nullable": False},
+        {"name": "x1", "type": "number", "nullable": False}]
+    assert model["transform"]["steps"][0]["transformers"][0]["columns"] == [0]
+
+
+def test_input_types_override(iris):
+    X, y = iris
+    est = LogisticRegression(max_iter=1000).fit(X, y)
+    with pytest.raises(ValueError):
+        kiln_export.export(est, input_types={X.columns[0]: "boolean"})

@@ -143,3 +143,12 @@ def test_multi_output_regression_unsupported(diabetes):
     est = make_pipeline(StandardScaler(), Ridge()).fit(X, np.c_[y, y * 2])
     with pytest.raises(kiln_export.UnsupportedError, match=r"steps\[1\] 'ridge' \(Ridge\): multi-output"):
         kiln_export.export(est)
+
+
+def test_logistic_newton_cholesky_multiclass(iris):
+    # ovr before sklearn 1.6 ("auto" + newton-cholesky), multinomial after; checked numerically
+    X, y = iris
+    est = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky", max_iter=500)).fit(X, y)
+    model = export_ok(est)
+    assert model["estimator"]["link"] == ("logistic" if SK < (1, 6) else "softmax")
+    check_numeric_reimplementation(model, est)

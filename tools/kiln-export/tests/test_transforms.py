@@ -68,6 +68,7 @@ def test_imputer_numeric(mixed, strategy):
     assert any(r["input"]["age"] is None for r in model["verification"]["rows"])
 
 
+@pytest.mark.filterwarnings("ignore:Skipping features")
 def test_imputer_indicator_and_dropped_column():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
