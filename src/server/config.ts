@@ -188,7 +188,7 @@ export function resolveConfig(input: ServerConfigInput = {}, env: NodeJS.Process
       maxHeapUsedBytes: integer('maxHeapUsedBytes', input.maxHeapUsedBytes, 0, 0, Number.MAX_SAFE_INTEGER),
       maxRssBytes: integer('maxRssBytes', input.maxRssBytes, 0, 0, Number.MAX_SAFE_INTEGER),
       retryAfterSeconds: integer('retryAfterSeconds', input.retryAfterSeconds, 1, 0, 3600),
-      sampleIntervalMs: integer('pressureSampleIntervalMs', input.pressureSampleIntervalMs, 100, 5, 60_000),
+      sampleIntervalMs: integer('pressureSampleIntervalMs', input.pressureSampleIntervalMs, 1_000, 5, 60_000),
     },
     logLevel,
   };
