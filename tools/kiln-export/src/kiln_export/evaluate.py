@@ -171,7 +171,7 @@ def _walk(tree: dict, x: list) -> list:
         v = x[tree["feature"][node]]
         if math.isnan(v):
             node = left[node] if (mgl is not None and mgl[node]) else right[node]
-        elif float(np.float32(v)) <= tree["threshold"][node]:
+        elif tree["threshold"][node] is None or float(np.float32(v)) <= tree["threshold"][node]:
             node = left[node]
         else:
             node = right[node]

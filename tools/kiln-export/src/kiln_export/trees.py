@@ -2,17 +2,25 @@
 GradientBoosting* (``boost``)."""
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Callable, Dict
 
 import numpy as np
 
-from .errors import UnsupportedError, unsupported_option
+from .errors import ExportError, UnsupportedError, unsupported_option
 from .estimators import EstResult, check_features, classes_json
 from .frame import Context, Frame
-from .writer import nums
+from .writer import num, nums
 
 _MAX_THRESHOLD_HINTS = 64  # per tree, for the row synthesiser
+
+
+def _thresholds(threshold: np.ndarray) -> list:
+    """Thresholds as JSON; +inf (sklearn's split of missing values from all others) is null."""
+    if np.any(np.isneginf(threshold)) or np.any(np.isnan(threshold)):
+        raise ExportError("tree threshold is NaN or -inf; the tree is not a valid sklearn tree")
+    return [None if math.isinf(t) else num(t) for t in threshold.tolist()]
 
 
 def tree_json(tree, target: int, values: np.ndarray, frame: Frame, ctx: Context) -> dict:
@@ -24,7 +32,7 @@ def tree_json(tree, target: int, values: np.ndarray, frame: Frame, ctx: Context)
     threshold = np.where(leaf, 0.0, np.asarray(tree.threshold, dtype=np.float64))
     d = {"target": int(target),
          "children_left": left.tolist(), "children_right": right.tolist(),
-         "feature": feature.tolist(), "threshold": nums(threshold)}
+         "feature": feature.tolist(), "threshold": _thresholds(threshold)}
     mgl = getattr(tree, "missing_go_to_left", None)
     if mgl is not None:
         d["missing_go_to_left"] = np.where(leaf, 0, np.asarray(mgl, dtype=np.int64)).tolist()
@@ -33,7 +41,7 @@ def tree_json(tree, target: int, values: np.ndarray, frame: Frame, ctx: Context)
     internal = np.flatnonzero(~leaf)[:_MAX_THRESHOLD_HINTS]
     for i in internal:
         f = int(feature[i])
-        if 0 <= f < frame.width:
+        if 0 <= f < frame.width and math.isfinite(threshold[i]):
             ctx.threshold(frame.cols[f], threshold[i])
     return d
 
