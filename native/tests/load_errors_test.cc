@@ -65,6 +65,16 @@ TEST(LoadErrors, UnknownKeys) {
   ExpectLoadError(s, ErrorCode::kModelSchema, "estimator.trees[0].impurity: unknown key");
 }
 
+TEST(LoadErrors, DuplicateKeys) {
+  Spec s;
+  s.transform = R"({"kind": "pipeline", "steps": [{"kind": "passthrough"},
+      {"kind": "max_abs_scaler", "scale": [2], "scale": [4]}]})";
+  ExpectLoadError(s, ErrorCode::kModelSchema, "transform.steps[1].scale: duplicate key");
+  s = Spec{};
+  s.verification = R"({"rows": [[1, {"a": 1}], {"input": {"x": 1, "x": 2}}]})";
+  ExpectLoadError(s, ErrorCode::kModelSchema, "verification.rows[1].input.x: duplicate key");
+}
+
 TEST(LoadErrors, MissingKey) {
   Spec s;
   s.estimator = R"({"kind": "linear", "n_features": 1, "coef": [[1]], "link": "identity"})";

@@ -273,6 +273,56 @@ std::shared_ptr<const Model> Build(const Json& root, const LoadOptions& options)
   return m;
 }
 
+// Parses with a callback that refuses duplicate object keys (nlohmann would keep the last one
+// silently), naming the key's JSON path.
+Json ParseJson(std::string_view text) {
+  struct Level {
+    bool object = false;
+    size_t count = 0;  // arrays: elements seen so far
+    std::string key;   // objects: current key
+    std::unordered_set<std::string> keys;
+  };
+  std::vector<Level> stack;
+  auto path_of = [&stack](size_t levels) {
+    std::string path;
+    for (size_t i = 0; i < levels; ++i) {
+      const Level& l = stack[i];
+      path = l.object ? KeyPath(path, l.key) : IndexPath(path, l.count - 1);
+    }
+    return path;
+  };
+  auto element = [&stack] {
+    if (!stack.empty() && !stack.back().object) ++stack.back().count;
+  };
+  Json::parser_callback_t cb = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) -> bool {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start:
+        element();
+        stack.emplace_back();
+        stack.back().object = event == Json::parse_event_t::object_start;
+        break;
+      case Json::parse_event_t::object_end:
+      case Json::parse_event_t::array_end:
+        if (!stack.empty()) stack.pop_back();
+        break;
+      case Json::parse_event_t::key: {
+        Level& top = stack.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second) {
+          Throw(ErrorCode::kModelSchema, path_of(stack.size()), "duplicate key");
+        }
+        break;
+      }
+      case Json::parse_event_t::value:
+        element();
+        break;
+    }
+    return true;
+  };
+  return Json::parse(text.begin(), text.end(), cb);
+}
+
 }  // namespace
 
 std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& options) {
@@ -282,7 +332,7 @@ std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& 
   }
   Json root;
   try {
-    root = Json::parse(text.begin(), text.end());
+    root = ParseJson(text);
   } catch (const Json::out_of_range& e) {
     // nlohmann refuses numbers that overflow a double (1e999) while parsing: a non-finite
     // weight, which the format calls invalid.
