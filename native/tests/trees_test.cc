@@ -29,7 +29,7 @@ std::vector<float> Around(double t) {
   std::vector<float> xs = {0.0f, -0.0f, 1.0f, -1.0f, FLT_MAX, -FLT_MAX, FLT_MIN, -FLT_MIN, FLT_TRUE_MIN,
                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
                            std::numeric_limits<float>::quiet_NaN()};
-  if (std::fabs(t) < 3e38) {
+  if (std::fabs(t) < 3e38 && std::isfinite(t)) {
     float f = static_cast<float>(t);
     for (int i = 0; i < 4; ++i) f = NextDown(f);
     for (int i = 0; i < 9; ++i, f = NextUp(f)) xs.push_back(f);
@@ -42,7 +42,8 @@ TEST(Float32Threshold, EquivalentToSklearnOnEdgeValues) {
                             static_cast<double>(FLT_MAX), -static_cast<double>(FLT_MAX),
                             std::nextafter(static_cast<double>(FLT_MAX), 1e308),
                             std::nextafter(-static_cast<double>(FLT_MAX), -1e308),
-                            static_cast<double>(FLT_TRUE_MIN), static_cast<double>(FLT_MIN)};
+                            static_cast<double>(FLT_TRUE_MIN), static_cast<double>(FLT_MIN),
+                            std::numeric_limits<double>::infinity()};
   // Doubles just around floats and exactly between two floats.
   for (float f : {1.0f, 0.1f, -3.75f, 1234.5677f, 1e-30f, 3.0e38f}) {
     const double d = f;
@@ -104,6 +105,22 @@ TEST(Trees, MissingValuesFollowMissingGoToLeft) {
   EXPECT_EQ(Predict(*left, {kNaN})[0], 1.0);
   EXPECT_EQ(Predict(*left, {0.7})[0], 2.0);
   EXPECT_EQ(Predict(*left, {0.3})[0], 1.0);
+}
+
+TEST(Trees, NullThresholdIsInfinity) {
+  // sklearn's missing-vs-rest split: every non-missing value (even +inf) goes left, NaN by the flag.
+  Spec s = Stump("null", "[0, 0, 0]", true);
+  s.transform = R"({"kind": "max_abs_scaler", "scale": [1e-300]})";  // 1e300 / 1e-300 = inf inside the model
+  auto m = Load(s);
+  EXPECT_EQ(Predict(*m, {1e300})[0], 1.0);
+  EXPECT_EQ(Predict(*m, {-1e300})[0], 1.0);
+  EXPECT_EQ(Predict(*m, {kNaN})[0], 2.0);
+  auto to_left = Load(Stump("null", "[1, 0, 0]", true));
+  EXPECT_EQ(Predict(*to_left, {kNaN})[0], 1.0);
+  Spec finite_only = Stump("0.5");
+  finite_only.estimator.replace(finite_only.estimator.find("0.5, -2, -2]"), 12, "0.5, null, -2]");
+  EXPECT_EQ(Predict(*Load(finite_only), {0.7})[0], 2.0);  // null on a leaf is harmless
+  EXPECT_EQ(ThresholdToFloat(kInf), std::numeric_limits<float>::infinity());
 }
 
 TEST(Trees, NonPreorderLayoutIsFlattenedCorrectly) {

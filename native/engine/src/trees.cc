@@ -10,6 +10,7 @@
 namespace kiln::internal {
 
 float ThresholdToFloat(double t) {
+  if (t == std::numeric_limits<double>::infinity()) return std::numeric_limits<float>::infinity();
   if (t >= static_cast<double>(FLT_MAX)) return FLT_MAX;
   if (t < -static_cast<double>(FLT_MAX)) return -std::numeric_limits<float>::infinity();
   float f = static_cast<float>(t);
@@ -56,8 +57,24 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate) {
   cl.Ints(left, -kWide, kWide, n);
   cr.Ints(right, -kWide, kWide, n);
   fv.Ints(feature, -kWide, kWide, n);
+  // A null threshold is +inf (sklearn's missing-vs-rest split: every non-missing value goes left).
   std::vector<double> threshold;
-  t.Get("threshold").Finites(threshold, n);
+  JVal tv_thr = t.Get("threshold");
+  const size_t n_thr = tv_thr.ArraySize();
+  if (n_thr != n) {
+    tv_thr.Fail(ErrorCode::kModelInvalid, "expected " + std::to_string(n) + " values, got " + std::to_string(n_thr));
+  }
+  threshold.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Json& e = tv_thr.json()[i];
+    if (e.is_null()) {
+      threshold.push_back(std::numeric_limits<double>::infinity());
+    } else if (e.is_number() && std::isfinite(e.get<double>())) {
+      threshold.push_back(e.get<double>());
+    } else {
+      threshold.push_back(tv_thr.At(i).Finite());  // throws with the element's path
+    }
+  }
   std::vector<int64_t> missing;
   if (auto mv = t.OptNonNull("missing_go_to_left")) {
     mv->Ints(missing, 0, 1, n);

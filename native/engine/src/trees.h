@@ -23,7 +23,7 @@ struct Node {
 };
 static_assert(sizeof(Node) == 16, "Node must stay 16 bytes");
 
-// The largest float <= t (t finite).
+// The largest float <= t (t finite or +inf; +inf is the format's null threshold).
 float ThresholdToFloat(double t);
 
 struct TreeEnsemble {
