@@ -50,14 +50,13 @@ export function toConfigInput(options: ServeOptions): ServerConfigInput {
 
 /** Serves until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runServe(options: ServeOptions): Promise<number> {
-  let config;
+  let running;
   try {
-    config = resolveConfig(toConfigInput(options));
+    running = await runServer(resolveConfig(toConfigInput(options)));
   } catch (error) {
     if (error instanceof KilnError && error.code === 'KILN_CONFIG') throw new UsageError(error.message);
     throw error;
   }
-  const running = await runServer(config);
   try {
     await running.address;
   } catch {

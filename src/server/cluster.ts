@@ -4,11 +4,13 @@
 // gracefully on SIGTERM/SIGINT.
 
 import cluster, { type Worker } from 'node:cluster';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { AggregatorRegistry } from 'prom-client';
 
+import { KilnError } from '../errors.js';
 import { createServer, type KilnServer } from './app.js';
 import { freezeConfig, type ServerConfig } from './config.js';
 
@@ -250,6 +252,13 @@ async function runPrimary(config: ServerConfig, onSignals: boolean): Promise<Run
  * worker process this serves with the primary's configuration and never returns.
  */
 export async function runServer(config: ServerConfig, onSignals = true): Promise<RunningServer> {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(config.modelsDir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw new KilnError('KILN_CONFIG', `model repository ${config.modelsDir} is not a readable directory`);
   if (config.workers === 0) return runInProcess(config, onSignals);
   return runPrimary(config, onSignals);
 }
