@@ -109,6 +109,18 @@ TEST(LoadErrors, NonFiniteWeight) {
   ExpectLoadError(s, ErrorCode::kModelInvalid, "verification.rows[0].expected.value: expected a finite number, got -2E+999");
 }
 
+// Python's json.dump writes NaN and Infinity unless told not to; they are not JSON.
+TEST(LoadErrors, NanAndInfinityLiterals) {
+  Spec s;
+  s.inputs = NumberInputs({"a", "b"});
+  s.estimator = R"({"kind": "linear", "n_features": 2, "coef": [[1, NaN]], "intercept": [0], "link": "identity"})";
+  ExpectLoadError(s, ErrorCode::kModelInvalid, "estimator.coef[0][1]: expected a finite number, got NaN");
+  s.estimator = R"({"kind": "linear", "n_features": 2, "coef": [[1, 2]], "intercept": [-Infinity], "link": "identity"})";
+  ExpectLoadError(s, ErrorCode::kModelInvalid, "estimator.intercept[0]: expected a finite number, got -Infinity");
+  s.estimator = R"({"kind": "linear", "n_features": 2, "coef": [[1, 2]], "intercept": [Nope], "link": "identity"})";
+  ExpectLoadError(s, ErrorCode::kModelParse, "not valid JSON");
+}
+
 TEST(LoadErrors, SizesDisagree) {
   Spec s;
   s.estimator = R"({"kind": "linear", "n_features": 1, "coef": [[1, 2]], "intercept": [0], "link": "identity"})";

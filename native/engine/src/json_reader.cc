@@ -40,7 +40,7 @@ std::string NumberText(double v) {
   return Json(v).dump();
 }
 
-std::string FindOverflowingNumber(std::string_view text, std::string* token) {
+std::string FindNonFiniteNumber(std::string_view text, std::string* token) {
   struct Level {
     bool object;
     size_t index;
@@ -77,6 +77,18 @@ std::string FindOverflowingNumber(std::string_view text, std::string* token) {
         // Keys are reported as written (escapes are rare in model keys).
         stack.back().key = raw;
       }
+    } else if (c == 'N' || c == 'I' || (c == '-' && i + 1 < n && text[i + 1] == 'I')) {
+      // Python's json.dump writes NaN / Infinity / -Infinity by default; JSON has no such tokens.
+      size_t j = i + 1;
+      while (j < n && ((text[j] >= 'a' && text[j] <= 'z') || (text[j] >= 'A' && text[j] <= 'Z'))) ++j;
+      const std::string tok(text.substr(i, j - i));
+      if (tok == "NaN" || tok == "Infinity" || tok == "-Infinity") {
+        std::string path;
+        for (const Level& l : stack) path = l.object ? KeyPath(path, l.key) : IndexPath(path, l.index);
+        if (token) *token = tok;
+        return path.empty() ? "model" : path;
+      }
+      i = j - 1;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       size_t j = i;
       while (j < n && (text[j] == '-' || text[j] == '+' || text[j] == '.' || text[j] == 'e' || text[j] == 'E' ||

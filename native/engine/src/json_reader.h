@@ -26,10 +26,11 @@ std::string IndexPath(const std::string& path, size_t index);
 
 [[noreturn]] void Throw(ErrorCode code, const std::string& path, const std::string& what);
 
-// JSON path of the first number token in `text` that overflows a double (e.g. 1e999), with the
-// token itself; empty path when there is none. Used to name the value nlohmann refuses with
-// out_of_range.406 while parsing.
-std::string FindOverflowingNumber(std::string_view text, std::string* token);
+// JSON path of the first number token in `text` that is not finite: one that overflows a double
+// (1e999), or a NaN / Infinity / -Infinity literal (not JSON, but what Python writes by default);
+// the token itself goes to `token`. Empty path when there is none. Used to name the value
+// nlohmann refuses while parsing.
+std::string FindNonFiniteNumber(std::string_view text, std::string* token);
 
 // Shortest text that round-trips a double (for messages).
 std::string NumberText(double v);

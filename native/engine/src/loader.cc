@@ -337,12 +337,18 @@ std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& 
     // nlohmann refuses numbers that overflow a double (1e999) while parsing: a non-finite
     // weight, which the format calls invalid.
     std::string token;
-    const std::string path = FindOverflowingNumber(text, &token);
+    const std::string path = FindNonFiniteNumber(text, &token);
     if (e.id == 406 && !path.empty()) {
       throw Error(ErrorCode::kModelInvalid, path + ": expected a finite number, got " + token);
     }
     throw Error(ErrorCode::kModelParse, std::string("model is not valid JSON: ") + e.what());
   } catch (const Json::parse_error& e) {
+    std::string token;
+    const std::string path = FindNonFiniteNumber(text, &token);
+    if (!path.empty() && !token.empty() && (token[0] == 'N' || token.back() == 'y')) {
+      throw Error(ErrorCode::kModelInvalid, path + ": expected a finite number, got " + token +
+                                                " (not JSON; the exporter writes null where NaN is meaningful)");
+    }
     throw Error(ErrorCode::kModelParse, "model is not valid JSON (byte " + std::to_string(e.byte) + "): " + e.what());
   } catch (const Json::exception& e) {
     throw Error(ErrorCode::kModelParse, std::string("model is not valid JSON: ") + e.what());
