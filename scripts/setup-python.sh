@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Creates the Python virtualenvs the tests use, from pinned requirements, once per requirements
-# change: .venv/sklearn-latest (newest scikit-learn) and .venv/sklearn-1.2 (oldest supported).
-# Each also gets the in-repo exporter installed in editable mode.
+# change: .venv/sklearn-latest (newest scikit-learn), .venv/sklearn-1.2 (oldest supported) and
+# .venv/tritonclient (a real V2 client for the service tests). The sklearn ones also get the
+# in-repo exporter installed in editable mode.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${KILN_BOOTSTRAP_PYTHON:-python3}"
-envs=("${@:-sklearn-latest sklearn-1.2}")
+envs=("${@:-sklearn-latest sklearn-1.2 tritonclient}")
 # shellcheck disable=SC2206
 envs=(${envs[@]})
 
@@ -21,8 +22,10 @@ for env in "${envs[@]}"; do
   rm -rf "$dir"
   "$python" -m venv "$dir"
   "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-deps --no-build-isolation \
-    -e "$root/tools/kiln-export" 2>/dev/null \
-    || "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-deps -e "$root/tools/kiln-export"
+  if [[ "$env" == sklearn-* ]]; then
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-deps --no-build-isolation \
+      -e "$root/tools/kiln-export" 2>/dev/null \
+      || "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-deps -e "$root/tools/kiln-export"
+  fi
   echo "$want" > "$dir/.kiln-stamp"
 done
