@@ -133,11 +133,12 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
 
   // Triton's own HTTP client sends JSON infer bodies with no Content-Type. V2 bodies are JSON, so
   // a body without a declared type is read as JSON; a declared non-JSON type is still 415.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const h = request.headers;
     if (h['content-type'] === undefined && (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined)) {
       h['content-type'] = 'application/json';
     }
+    done();
   });
 
   // Body parsing: JSON only (anything else is 415), kept as text for the response cache.
