@@ -4,25 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { checkPrebuild } from '../scripts/check-prebuild.mjs';
-import { prebuildTarget } from '../dist/native.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TARGET = prebuildTarget();
-const PREBUILD = join(ROOT, 'prebuilds', `${TARGET}.node`);
-
-/** Builds prebuilds/<target>.node if it is missing (incremental on top of `npm install`'s build). */
-export function ensurePrebuild() {
-  if (existsSync(PREBUILD)) return PREBUILD;
-  const run = spawnSync(process.execPath, [join(ROOT, 'scripts', 'prebuild.mjs')], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
-  assert.equal(run.status, 0, `npm run build:prebuild failed:\n${run.stdout}\n${run.stderr}`);
-  return PREBUILD;
-}
+import { ensurePrebuild, PREBUILD, ROOT, TARGET } from './prebuild-helpers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kiln-prebuild-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
