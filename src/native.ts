@@ -15,7 +15,6 @@ import { familySync, MUSL, versionSync } from 'detect-libc';
 
 import { KilnError } from './errors.js';
 
-
 export interface NativeInputInfo {
   name: string;
   type: 'number' | 'category';
@@ -125,7 +124,7 @@ function loadFailureMessage(failures: Array<{ candidate: string; reason: string 
     fixes.push(`- This system's C library is too old for the prebuilt binary: it needs glibc >= ${PREBUILD_GLIBC_FLOOR}${libc ? `, this is${libc}` : ''}.`,
       '  Update the OS (or use a newer base image), or build from source as below.');
   }
-  if (failures.some((f) => /invalid ELF header|wrong ELF class|not a valid Win32|mach-o|cannot open shared object/i.test(f.reason))) {
+  if (failures.some((f) => /invalid ELF header|wrong ELF class|not a valid Win32|mach-o|cannot open shared object|Error loading shared library/i.test(f.reason))) {
     fixes.push('- A binary was built for another OS, CPU or libc (e.g. node_modules copied between machines): reinstall on this one.');
   }
   fixes.push(`- Build from source: \`npm run build:native\` in ${packageRoot}`,
