@@ -23,7 +23,9 @@ std::string Got(const Json& j) { return std::string(", got ") + j.type_name(); }
 
 std::string KeyPath(const std::string& path, std::string_view key) {
   if (IsIdentifier(key)) return path.empty() ? std::string(key) : path + "." + std::string(key);
-  return path + "[" + Json(std::string(key)).dump() + "]";
+  // replace: a key taken from raw text (FindNonFiniteNumber scans input nlohmann refused) may be
+  // invalid UTF-8, which dump() would otherwise throw on (type_error 316, not a kiln::Error).
+  return path + "[" + Json(std::string(key)).dump(-1, ' ', false, Json::error_handler_t::replace) + "]";
 }
 
 std::string IndexPath(const std::string& path, size_t index) {

@@ -273,54 +273,79 @@ std::shared_ptr<const Model> Build(const Json& root, const LoadOptions& options)
   return m;
 }
 
-// Parses with a callback that refuses duplicate object keys (nlohmann would keep the last one
-// silently), naming the key's JSON path.
-Json ParseJson(std::string_view text) {
+// Parses into a DOM, refusing duplicate object keys (nlohmann would keep the last one silently)
+// and nesting deeper than kMaxJsonDepth, naming the JSON path. A SAX handler wrapping nlohmann's
+// plain DOM builder: the callback parser (Json::parse with a parser_callback_t) rescans the
+// whole parent container after every object it closes, so an array of n objects cost O(n^2) —
+// 200,000 "{}" (600 KB) took 12 s of CPU, a file under the 512 MiB limit hours (found while
+// fuzzing; native/tests/fuzz_regressions_test.cc).
+class KilnSax {
+ public:
+  explicit KilnSax(Json& root) : dom_(root, true) {}
+
+  bool null() { return Element(), dom_.null(); }
+  bool boolean(bool v) { return Element(), dom_.boolean(v); }
+  bool number_integer(Json::number_integer_t v) { return Element(), dom_.number_integer(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Element(), dom_.number_unsigned(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t& s) { return Element(), dom_.number_float(v, s); }
+  bool string(Json::string_t& v) { return Element(), dom_.string(v); }
+  bool binary(Json::binary_t& v) { return Element(), dom_.binary(v); }
+  bool start_object(size_t n) { return Open(true), dom_.start_object(n); }
+  bool start_array(size_t n) { return Open(false), dom_.start_array(n); }
+  bool end_object() { return Close(), dom_.end_object(); }
+  bool end_array() { return Close(), dom_.end_array(); }
+  bool key(Json::string_t& k) {
+    Level& top = stack_.back();
+    top.key = k;
+    if (!top.keys.insert(top.key).second) Throw(ErrorCode::kModelSchema, PathOf(stack_.size()), "duplicate key");
+    return dom_.key(k);
+  }
+  template <class Exception>
+  bool parse_error(size_t pos, const std::string& token, const Exception& ex) {
+    return dom_.parse_error(pos, token, ex);  // throws ex (its own type: parse_error, out_of_range)
+  }
+
+ private:
   struct Level {
     bool object = false;
     size_t count = 0;  // arrays: elements seen so far
     std::string key;   // objects: current key
     std::unordered_set<std::string> keys;
   };
-  std::vector<Level> stack;
-  auto path_of = [&stack](size_t levels) {
+
+  std::string PathOf(size_t levels) const {
     std::string path;
     for (size_t i = 0; i < levels; ++i) {
-      const Level& l = stack[i];
+      const Level& l = stack_[i];
       path = l.object ? KeyPath(path, l.key) : IndexPath(path, l.count - 1);
     }
     return path;
-  };
-  auto element = [&stack] {
-    if (!stack.empty() && !stack.back().object) ++stack.back().count;
-  };
-  Json::parser_callback_t cb = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) -> bool {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        element();
-        stack.emplace_back();
-        stack.back().object = event == Json::parse_event_t::object_start;
-        break;
-      case Json::parse_event_t::object_end:
-      case Json::parse_event_t::array_end:
-        if (!stack.empty()) stack.pop_back();
-        break;
-      case Json::parse_event_t::key: {
-        Level& top = stack.back();
-        top.key = parsed.get<std::string>();
-        if (!top.keys.insert(top.key).second) {
-          Throw(ErrorCode::kModelSchema, path_of(stack.size()), "duplicate key");
-        }
-        break;
-      }
-      case Json::parse_event_t::value:
-        element();
-        break;
+  }
+  void Element() {
+    if (!stack_.empty() && !stack_.back().object) ++stack_.back().count;
+  }
+  void Open(bool object) {
+    Element();
+    if (stack_.size() >= kMaxJsonDepth) {
+      Throw(ErrorCode::kModelLimit, PathOf(stack_.size()),
+            "JSON nested deeper than the limit of " + std::to_string(kMaxJsonDepth) + " levels");
     }
-    return true;
-  };
-  return Json::parse(text.begin(), text.end(), cb);
+    stack_.emplace_back();
+    stack_.back().object = object;
+  }
+  void Close() {
+    if (!stack_.empty()) stack_.pop_back();
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  std::vector<Level> stack_;
+};
+
+Json ParseJson(std::string_view text) {
+  Json root;
+  KilnSax sax(root);
+  Json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json, /*strict=*/true);
+  return root;
 }
 
 }  // namespace

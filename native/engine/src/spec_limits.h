@@ -13,6 +13,12 @@ inline constexpr size_t kMaxTreeNodes = 10000000;
 inline constexpr size_t kMaxClasses = 100000;
 inline constexpr int kMaxDepth = 32;
 
+// Engine guard (not in the spec): JSON nesting of the whole document, arrays and objects counted.
+// The deepest legal model (kMaxDepth nested steps) needs ~100 levels; without a bound a file of
+// a few hundred KB of "[[[[..." overflows the stack when metadata is re-serialised (found by
+// fuzzing, native/tests/fuzz_regressions).
+inline constexpr size_t kMaxJsonDepth = 256;
+
 // Engine guard (not in the spec): scratch slots per row, 64 Mi doubles = 512 MiB per workspace.
 inline constexpr size_t kMaxSlots = size_t{1} << 26;
 
