@@ -25,16 +25,21 @@ fi
 
 if [ "$WHAT" = all ] || [ "$WHAT" = js ]; then
   t1=$(date +%s)
-  node node_modules/cmake-js/bin/cmake-js compile -p 2 -O build/asan-addon --CDKILN_SANITIZE=ON \
-    --CDCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  node node_modules/cmake-js/bin/cmake-js compile -p 2 -O build/asan-addon --CDKILN_SANITIZE=ON >/dev/null
   npm run build:ts >/dev/null
   LIBASAN="$("$CXX" -print-file-name=libasan.so)"
+  ADDON="$PWD/build/asan-addon/Release/kiln.node"
+  # The loader falls back to build/Release silently, so make sure the instrumented addon exists,
+  # is instrumented, and loads under the preloaded runtime before trusting the run.
+  [ -f "$ADDON" ] || { echo "test:asan: $ADDON was not built" >&2; exit 1; }
+  ldd "$ADDON" | grep -q libasan || { echo "test:asan: $ADDON is not linked against libasan" >&2; exit 1; }
+  LD_PRELOAD="$LIBASAN" ASAN_OPTIONS=detect_leaks=0 node -e "require(process.argv[1])" "$ADDON"
   # node is not instrumented: the ASan runtime must be first in the process (LD_PRELOAD), and
   # LeakSanitizer stays off for node (V8 and node's own one-time allocations are never freed);
   # leaks in the engine are covered by the native run above.
   LD_PRELOAD="$LIBASAN" \
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1:handle_segv=1" \
-  KILN_NATIVE_PATH="$PWD/build/asan-addon/RelWithDebInfo/kiln.node" \
+  KILN_NATIVE_PATH="$ADDON" \
     node --test --test-concurrency=1 test/*.test.mjs
   echo "test:asan: JS suites clean against the ASan+UBSan addon ($(( $(date +%s) - t1 ))s)"
 fi
