@@ -59,9 +59,6 @@ export interface NativeBinding {
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The oldest glibc the published linux prebuilds load on (the highest GLIBC_ symbol version they use). */
-export const PREBUILD_GLIBC_FLOOR = '2.36';
-
 /** The targets the published npm package carries a prebuild for (built by .github/workflows/prebuild.yml). */
 export const PREBUILD_TARGETS = ['linux-x64', 'linux-arm64', 'linuxmusl-x64', 'linuxmusl-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64', 'win32-arm64'];
 
@@ -106,7 +103,8 @@ export function native(): NativeBinding {
   throw new KilnError('KILN_INTERNAL', loadFailureMessage(failures));
 }
 
-function loadFailureMessage(failures: Array<{ candidate: string; reason: string }>): string {
+/** @internal Exported for tests: the one message listing every candidate and what to do. */
+export function loadFailureMessage(failures: Array<{ candidate: string; reason: string }>): string {
   const target = prebuildTarget();
   const libc = process.platform === 'linux' ? ` (${familySync() ?? 'unknown libc'} ${versionSync() ?? ''})`.replace(' )', ')') : '';
   const fixes: string[] = [];
@@ -120,8 +118,12 @@ function loadFailureMessage(failures: Array<{ candidate: string; reason: string 
         `  ${PREBUILD_TARGETS.join(', ')}.`);
     }
   }
-  if (failures.some((f) => /GLIBC_|GLIBCXX_|CXXABI_/.test(f.reason))) {
-    fixes.push(`- This system's C library is too old for the prebuilt binary: it needs glibc >= ${PREBUILD_GLIBC_FLOOR}${libc ? `, this is${libc}` : ''}.`,
+  const versionError = failures.find((f) => /GLIBC_|GLIBCXX_|CXXABI_/.test(f.reason));
+  if (versionError) {
+    // The loader's own message names the version the binary needs (e.g. `GLIBC_2.36' not found):
+    // quote it rather than a floor that depends on where the binary was built.
+    const needed = /`?((?:GLIBC|GLIBCXX|CXXABI)_[0-9.]+)'? not found/.exec(versionError.reason)?.[1] ?? 'a newer glibc';
+    fixes.push(`- This system's C library is too old for the prebuilt binary: it needs ${needed}${libc ? `, this is${libc}` : ''}.`,
       '  Update the OS (or use a newer base image), or build from source as below.');
   }
   if (failures.some((f) => /invalid ELF header|wrong ELF class|not a valid Win32|mach-o|cannot open shared object|Error loading shared library/i.test(f.reason))) {

@@ -89,3 +89,15 @@ test('build:native preflight names a missing CMake and compiler instead of faili
   assert.match(run.stderr, /No C\+\+17 compiler was found on PATH/);
   assert.match(run.stderr, /To fix: /);
 });
+
+test('loader message for a glibc that is too old quotes the version the binary needs', async () => {
+  const { loadFailureMessage } = await import('../dist/native.js');
+  const reason = "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.36' not found (required by /app/node_modules/kiln/prebuilds/linux-x64.node)";
+  const message = loadFailureMessage([
+    { candidate: '/app/node_modules/kiln/build/Release/kiln.node', reason: 'no such file' },
+    { candidate: '/app/node_modules/kiln/prebuilds/linux-x64.node', reason },
+  ]);
+  assert.match(message, /too old for the prebuilt binary: it needs GLIBC_2\.36/);
+  assert.match(message, /Update the OS/);
+  assert.ok(message.includes(reason), 'the real loader error is listed');
+});
