@@ -7,7 +7,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -76,6 +79,19 @@ inline void Exercise(const kiln::Model& m, const uint8_t* data, size_t size) {
   for (size_t i = 0; i < n_in; ++i) (void)m.CategoryCode(i, probe);
   (void)m.metadata_json();
   (void)m.class_labels_json();
+}
+
+// The harnesses' common step: load `text`; a kiln::Error ends the input (printed when
+// KILN_FUZZ_DEBUG is set), a model that loads is exercised with the fuzz bytes.
+inline void LoadAndExercise(std::string_view text, const uint8_t* data, size_t size) {
+  std::shared_ptr<const kiln::Model> m;
+  try {
+    m = kiln::Model::LoadString(text);
+  } catch (const kiln::Error& e) {
+    if (std::getenv("KILN_FUZZ_DEBUG")) std::fprintf(stderr, "%s: %s\n", e.code_name(), e.what());
+    return;
+  }
+  Exercise(*m, data, size);
 }
 
 }  // namespace kiln_fuzz

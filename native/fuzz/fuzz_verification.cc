@@ -64,13 +64,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::fclose(f);
     }
   }
-  std::shared_ptr<const kiln::Model> m;
-  try {
-    m = kiln::Model::LoadString(text);
-  } catch (const kiln::Error& e) {
-    if (std::getenv("KILN_FUZZ_DEBUG")) std::fprintf(stderr, "%s: %s\n", e.code_name(), e.what());
-    return 0;
-  }
-  kiln_fuzz::Exercise(*m, data, size);
+  kiln_fuzz::LoadAndExercise(text, data, size);
   return 0;
 }

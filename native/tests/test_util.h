@@ -87,6 +87,25 @@ inline std::vector<double> Frame(const kiln::Model& m, const std::vector<double>
 }
 
 // Runs f, expects a kiln::Error with this code whose message contains `needle`; returns it.
+// Hostile model text must load or throw kiln::Error (never anything else); a model that loads
+// must predict a zero row or throw kiln::Error. Returns whether it loaded.
+inline bool LoadsOrFailsCleanly(const std::string& text) {
+  try {
+    auto m = kiln::Model::LoadString(text);
+    std::vector<double> row(m->inputs().size(), 0.0), out(m->output_width());
+    auto ws = m->NewWorkspace();
+    try {
+      m->Predict(row.data(), 1, out.data(), *ws);
+    } catch (const kiln::Error&) {
+    }
+    return true;
+  } catch (const kiln::Error&) {
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "non-kiln exception: " << e.what();
+  }
+  return false;
+}
+
 inline kiln::Error ExpectError(const std::function<void()>& f, kiln::ErrorCode code, const std::string& needle = "") {
   try {
     f();
