@@ -65,11 +65,12 @@ Frame CompileBins(Compiler& c, const JVal& v, const Frame& in) {
   return out;
 }
 
-void RunBins(const Op& op, const Program& p, double* s) {
+namespace {
+template <bool kOneHot>
+void Bins(const Op& op, const Program& p, double* s) {
   const uint32_t* in = p.in_slots.data() + op.in;
   const double* edges = p.pd.data() + op.p;
   const int32_t* off = p.pi.data() + op.q;
-  const bool onehot = op.flag & kBinsOneHot;
   double* out = s + op.out;
   for (uint32_t j = 0; j < op.n; ++j) {
     const double x = s[in[j]];
@@ -77,13 +78,22 @@ void RunBins(const Op& op, const Program& p, double* s) {
     const double* hi = edges + off[j + 1];
     // First edge > x; NaN compares greater than no edge, so it gets the last bin (numpy's order).
     const auto b = static_cast<uint32_t>(std::upper_bound(lo, hi, x) - lo);
-    if (onehot) {
+    if constexpr (kOneHot) {
       const uint32_t n_bins = static_cast<uint32_t>(hi - lo) + 1;
       for (uint32_t k = 0; k < n_bins; ++k) out[k] = k == b ? 1.0 : 0.0;
       out += n_bins;
     } else {
       out[j] = static_cast<double>(b);
     }
+  }
+}
+}  // namespace
+
+void RunBins(const Op& op, const Program& p, double* s) {
+  if (op.flag & kBinsOneHot) {
+    Bins<true>(op, p, s);
+  } else {
+    Bins<false>(op, p, s);
   }
 }
 
