@@ -129,6 +129,12 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     onRemove(name, version) {
       app.log.info({ model: name, version }, 'model version removed');
     },
+    onScanError(name, message) {
+      app.log.error({ model: name, code: 'KILN_MODEL_IO' }, `repository scan: ${message}; loaded models keep serving`);
+    },
+    onScanRecovered(name) {
+      app.log.info({ model: name }, name === null ? 'repository scan: the repository is readable again' : `repository scan: model directory ${name} is readable again`);
+    },
   });
 
   // Triton's own HTTP client sends JSON infer bodies with no Content-Type. V2 bodies are JSON, so
@@ -186,7 +192,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
           .code(503)
           .header('retry-after', String(config.pressure.retryAfterSeconds))
           .type(JSON_TYPE)
-          .send(JSON.stringify({ error: `the server is overloaded (${type}); retry later` }));
+          .send(JSON.stringify({ error: `the server is overloaded (${type}); retry later`, code: 'KILN_OVERLOADED' }));
       },
     });
   }
@@ -198,7 +204,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     const line = { code, status, method: request.method, url: request.url.slice(0, 256) };
     if (status >= 500) request.log.error({ ...line, err: cause }, message);
     else request.log.warn(line, message);
-    void reply.code(status).type(JSON_TYPE).send(JSON.stringify({ error: message }));
+    void reply.code(status).type(JSON_TYPE).send(JSON.stringify({ error: message, code }));
   };
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
@@ -299,8 +305,10 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   app.get('/v2/health/live', { schema: { ...v2, summary: 'Server live', response: { 200: S.liveResponse } } }, async () => ({ live: true }));
 
   app.get('/v2/health/ready', { schema: { ...v2, summary: 'Server ready (400 when not)', response: { 200: S.readyResponse, 400: S.readyResponse } } }, async (_request, reply) => {
-    const ready = repository.ready && !closing;
-    return reply.code(ready ? 200 : 400).send({ ready });
+    const health = repository.health();
+    const ready = health.ready && !closing;
+    if (closing) health.details.unshift('the server is shutting down');
+    return reply.code(ready ? 200 : 400).send(health.details.length > 0 ? { ready, details: health.details } : { ready });
   });
 
   app.get('/v2', { schema: { ...v2, summary: 'Server metadata', response: { 200: S.serverMetadataResponse } } }, async () => ({
@@ -364,9 +372,10 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
 
   // ---------- KServe V1 / TF Serving row format ----------
 
-  // find-my-way: a regex parameter followed by a literal ':' ("::" escapes it).
-  const v1Name = ':name(^[^/:]+)';
-  const v1Version = ':version(^[^/:]+)';
+  // find-my-way: a regex parameter followed by a literal ':' ("::" escapes it). The regex sees the
+  // decoded segment, so it takes anything ("..%2F" is "../"): checkName answers 400, not a 404.
+  const v1Name = ':name(^.+)';
+  const v1Version = ':version(^.+)';
   const checkName = (name: string, version?: string): void => {
     if (!isValidModelName(name)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model name ${JSON.stringify(name.slice(0, 200))}`);
     if (version !== undefined && !/^[0-9]{1,18}$/.test(version)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model version ${JSON.stringify(version.slice(0, 200))}`);
