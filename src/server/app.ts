@@ -175,6 +175,19 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    // @fastify/swagger marks every request body required; the repository API's bodies are
+    // optional (Triton's clients send none), as their schemas say by allowing null.
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      const openapiObject = document.openapiObject;
+      for (const operations of Object.values(openapiObject.paths ?? {})) {
+        for (const operation of Object.values(operations as Record<string, { requestBody?: { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> } }>)) {
+          const body = operation.requestBody;
+          if (body?.content?.['application/json']?.schema?.nullable === true) body.required = false;
+        }
+      }
+      return openapiObject;
+    },
   });
   app.addSchema(S.errorSchema);
 
