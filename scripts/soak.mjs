@@ -29,6 +29,7 @@ with good and bad requests, model reloads and repository API calls for N minutes
   --workers N          cluster workers, 1 to 16 (default 2)
   --sample-seconds N   RSS sampling period (default 10; 1 for runs under 2 minutes)
   --reload-seconds N   period of model reloads and repository API calls (default 5)
+  --no-cache           serve with --no-cache (tells cache fill from other memory growth)
   --report FILE        also write the Markdown report to FILE
   --json FILE          also write the raw figures as JSON to FILE
   -h, --help           this text
@@ -47,6 +48,7 @@ function parseOptions(argv) {
       workers: { type: 'string', default: '2' },
       'sample-seconds': { type: 'string' },
       'reload-seconds': { type: 'string', default: '5' },
+      'no-cache': { type: 'boolean', default: false },
       report: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -66,6 +68,7 @@ function parseOptions(argv) {
     workers: Math.round(number('workers', 1, 16)),
     sampleSeconds: values['sample-seconds'] === undefined ? (minutes < 2 ? 1 : 10) : number('sample-seconds', 0.5, 600),
     reloadSeconds: number('reload-seconds', 0.5, 600),
+    cache: !values['no-cache'],
     report: values.report ?? null,
     json: values.json ?? null,
   };
@@ -154,8 +157,9 @@ class LogTally {
   }
 }
 
-async function startServer(models, workers, token, logs) {
+async function startServer(models, workers, token, logs, cache) {
   const args = [path.join(root, 'dist', 'cli.js'), 'serve', '--models', models, '--host', '127.0.0.1', '--port', '0', '--workers', String(workers), '--poll', '500', '--log-level', 'info'];
+  if (!cache) args.push('--no-cache');
   const child = spawn(process.execPath, args, { env: { ...process.env, KILN_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let text = '';
@@ -456,7 +460,7 @@ async function soak(options) {
   const logs = new LogTally();
   const startedAt = new Date();
   const load0 = os.loadavg();
-  const server = await startServer(repo.models, options.workers, token, logs);
+  const server = await startServer(repo.models, options.workers, token, logs, options.cache);
   const base = server.url;
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const { good, bad, auth } = buildMix(token);
@@ -579,6 +583,13 @@ async function soak(options) {
       }
       const primary = rssKiB(server.child.pid);
       if (primary !== null) samples.push({ t, pid: `primary ${server.child.pid}`, kib: primary });
+      // The workers' V8 heap and external memory, summed by the primary's aggregation: tells
+      // JavaScript objects from native and allocator memory when RSS moves.
+      const m = await send(agent, base, { method: 'GET', path: '/metrics' });
+      if (m.status === 200) {
+        samples.push({ t, pid: 'V8 heap used (workers)', kib: sumMetric(m.text, 'kiln_process_nodejs_heap_size_used_bytes') / 1024 });
+        samples.push({ t, pid: 'V8 external (workers)', kib: sumMetric(m.text, 'kiln_process_nodejs_external_memory_bytes') / 1024 });
+      }
       await sleep(options.sampleSeconds * 1000);
     }
   };
@@ -683,7 +694,7 @@ function markdown(r) {
   const lines = [];
   lines.push(`# Soak: kiln serve, ${f(r.elapsedSeconds / 60, 1)} minutes`);
   lines.push('');
-  lines.push(`Started ${r.startedAt}. Command: \`npm run soak -- --minutes ${r.options.minutes}\` (concurrency ${r.options.concurrency}, ${r.options.workers} workers, reload/admin action every ${r.options.reloadSeconds} s, RSS sampled every ${r.options.sampleSeconds} s).`);
+  lines.push(`Started ${r.startedAt}. Command: \`npm run soak -- --minutes ${r.options.minutes}${r.options.cache ? '' : ' --no-cache'}\` (concurrency ${r.options.concurrency}, ${r.options.workers} workers, reload/admin action every ${r.options.reloadSeconds} s, RSS sampled every ${r.options.sampleSeconds} s).`);
   lines.push(`Machine: ${r.machine.cpus} vCPUs (${r.machine.model}), node ${r.machine.node}, nice ${r.machine.nice}; load average ${r.machine.loadavgStart.map((x) => f(x, 2)).join(' ')} at the start, ${r.machine.loadavgEnd.map((x) => f(x, 2)).join(' ')} at the end. The load generator runs on the same cores as the server, and the machine is shared with other jobs: read req/s as a floor, not as the server's throughput.`);
   lines.push('');
   lines.push(`**Verdict: ${ok ? 'PASS' : 'FAIL'}** — ${r.fiveXX.count} responses 5xx, ${r.failures.count} failed good requests or unexpected answers to bad ones, workers seen ${r.workers.seen.length} for ${r.workers.initial} started.`);
@@ -723,7 +734,9 @@ function markdown(r) {
   lines.push('');
   lines.push(`Slope: least-squares line through the samples after a warm-up of ${f(r.warmupSeconds, 0)} s.`);
   lines.push('');
-  lines.push('| process | RSS at start | after warm-up | at end | max | slope after warm-up | r² | samples |');
+  lines.push('RSS per process; the V8 rows are the workers\' JavaScript heap and external memory (summed over workers, from /metrics).');
+  lines.push('');
+  lines.push('| what | at start | after warm-up | at end | max | slope after warm-up | r² | samples |');
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const p of r.rss) lines.push(`| ${p.pid} | ${f(p.first)} MiB | ${f(p.atWarmup)} MiB | ${f(p.last)} MiB | ${f(p.max)} MiB | ${f(p.slopeMiBPerMin * 1024, 1)} KiB/min (${f(p.slopeMiBPerMin * 60, 2)} MiB/h) | ${f(p.r2, 2)} | ${p.n} |`);
   lines.push('');

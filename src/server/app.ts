@@ -24,6 +24,8 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const KILN_VERSION = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Longest path parameter the router hands to a route (model names are at most 128 characters). */
+const MAX_PATH_PARAM_LENGTH = 1024;
 
 /** Per-request state. */
 interface KilnRequestState {
@@ -102,6 +104,15 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     keepAliveTimeout: config.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Names are up to 128 characters: longer path parameters must reach validation (a 400 naming
+    // the pattern) instead of find-my-way's default limit of 100 and its own 414.
+    maxParamLength: MAX_PATH_PARAM_LENGTH,
+    // Bad percent-encoding and over-long parameters are refused by the router before any route:
+    // answer them like every other error ({"error", "code"}, one log line).
+    frameworkErrors: (error, request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters` : `invalid URL: ${error.message}`;
+      fail(request, reply, 400, 'KILN_REQUEST_INVALID', message);
+    },
     ajv: { customOptions: { allowUnionTypes: true, coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     schemaErrorFormatter: (errors, dataVar) => {
       const e = errors[0];
