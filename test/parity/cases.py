@@ -130,3 +130,4 @@ CASES = [
     ("mixed_regression_gradient_boosting", "mixed_regression",
      lambda: _mixed_constant(GradientBoostingRegressor(n_estimators=50, random_state=SEED))),
 ]
+CASES += __import__("cases_more").CASES  # issue 3: KBins, PolynomialFeatures, naive Bayes, MLP, kNN

@@ -30,7 +30,14 @@ enum class OpKind : uint8_t {
   kOneHot,        // per-column records enc[q, q+n); flag: handle_unknown=error
   kOrdinal,       // per-column records enc[q, q+n); flag: handle_unknown=error;
                   // pd[p] = unknown_value, pd[p+1] = encoded_missing_value
+  kBins,          // KBinsDiscretizer (ops_bins.cc): per column j, bin = number of edges <= x;
+                  // column j's edges are pd[p+pi[q+j], p+pi[q+j+1]); flag kBinsOneHot
+  kPolyTerms,     // PolynomialFeatures (ops_poly.cc): pi[q] = m terms, then 3 input indices per
+                  // term (-1 = none); out[t] = their product (multiplied in the stored order), or 1
 };
+
+// Op::flag of kBins: one-hot the bin index (n_bins columns per input) instead of writing it.
+inline constexpr uint8_t kBinsOneHot = 1;
 
 struct Op {
   OpKind kind;
@@ -79,5 +86,7 @@ void RunNormalize(const Op& op, const Program& p, double* s);
 void RunImpute(const Op& op, const Program& p, double* s);
 void RunOneHot(const Op& op, const Program& p, double* s, size_t row, const std::vector<InputSpec>& inputs);
 void RunOrdinal(const Op& op, const Program& p, double* s, size_t row, const std::vector<InputSpec>& inputs);
+void RunBins(const Op& op, const Program& p, double* s);
+void RunPolyTerms(const Op& op, const Program& p, double* s);
 
 }  // namespace kiln::internal

@@ -160,6 +160,9 @@ def estimators_table() -> Dict[type, Callable]:
             svm.LinearSVR: linear_regressor,
         }
         table.update(trees.table())
+        from . import naive_bayes, neural
+        table.update(naive_bayes.table())
+        table.update(neural.table())
         _ESTIMATORS = table
     return _ESTIMATORS
 

@@ -425,6 +425,8 @@ def transforms_table() -> Dict[type, Callable]:
             skpipe.FeatureUnion: feature_union,
             pp.FunctionTransformer: function_transformer,
         }
+        from . import features
+        _TRANSFORMS.update(features.table())
     return _TRANSFORMS
 
 
