@@ -30,6 +30,9 @@ void Program::Run(double* s, size_t row, const std::vector<InputSpec>& inputs) c
       case OpKind::kOrdinal:
         RunOrdinal(op, *this, s, row, inputs);
         break;
+      case OpKind::kExpr:
+        RunExpr(op, *this, s);
+        break;
     }
   }
 }
