@@ -145,6 +145,14 @@ def run_step(step: dict, x: list, names: Optional[list]) -> list:
             else:
                 raise EvalError(f"KILN_INPUT_UNKNOWN_CATEGORY: {v!r}")
         return y
+    if kind == "expressions":
+        from .expr import ExprError, compile_expr
+        kinds = ["string" if isinstance(v, str) else "unknown" for v in x]
+        try:
+            fns = [compile_expr(o["expr"], names or [], kinds, names is not None) for o in step["outputs"]]
+        except ExprError as e:
+            raise EvalError(f"expression refused: {e}")
+        return [f.eval(x) for f in fns]
     raise EvalError(f"unknown step kind {kind!r}")
 
 
