@@ -134,6 +134,8 @@ Frame Compiler::Step(const JVal& v, const Frame& in, int depth) {
     out = CompileBins(*this, v, in);
   } else if (kind == "polynomial_features") {
     out = CompilePolyTerms(*this, v, in);
+  } else if (kind == "expressions") {
+    out = CompileExpressions(*this, v, in);
   } else {
     Throw(ErrorCode::kModelUnsupported, KeyPath(v.path(), "kind"), "unknown step kind '" + kind + "'");
   }

@@ -36,6 +36,9 @@ void Program::Run(double* s, size_t row, const std::vector<InputSpec>& inputs) c
       case OpKind::kPolyTerms:
         RunPolyTerms(op, *this, s);
         break;
+      case OpKind::kExpr:
+        RunExpr(op, *this, s);
+        break;
     }
   }
 }

@@ -12,6 +12,11 @@ inline constexpr size_t kMaxTrees = 100000;
 inline constexpr size_t kMaxTreeNodes = 10000000;
 inline constexpr size_t kMaxClasses = 100000;
 inline constexpr int kMaxDepth = 32;
+// Feature expressions (docs/expressions.md): source length and nesting depth (parentheses, calls,
+// membership lists and unary operators). Generous for hand-written features; the depth bound
+// also bounds the parser's recursion.
+inline constexpr size_t kMaxExprChars = 16384;
+inline constexpr size_t kMaxExprDepth = 64;
 
 // Engine guard (not in the spec): JSON nesting of the whole document, arrays and objects counted.
 // The deepest legal model (kMaxDepth nested steps) needs ~100 levels; without a bound a file of

@@ -150,6 +150,14 @@ def run_step(step: dict, x: list, names: Optional[list]) -> list:
         return _kbins(step, x)
     if kind == "polynomial_features":
         return _poly_terms(step, x)
+    if kind == "expressions":
+        from .expr import ExprError, compile_expr
+        kinds = ["string" if isinstance(v, str) else "unknown" for v in x]
+        try:
+            fns = [compile_expr(o["expr"], names or [], kinds, names is not None) for o in step["outputs"]]
+        except ExprError as e:
+            raise EvalError(f"expression refused: {e}")
+        return [f.eval(x) for f in fns]
     raise EvalError(f"unknown step kind {kind!r}")
 
 
