@@ -30,6 +30,8 @@ with good and bad requests, model reloads and repository API calls for N minutes
   --sample-seconds N   RSS sampling period (default 10; 1 for runs under 2 minutes)
   --reload-seconds N   period of model reloads and repository API calls (default 5)
   --no-cache           serve with --no-cache (tells cache fill from other memory growth)
+  --cache-max-entries N  serve with this per-version cache bound (default: the server's, 10000);
+                       a bound reached during warm-up makes a flat RSS after it mean no leak
   --report FILE        also write the Markdown report to FILE
   --json FILE          also write the raw figures as JSON to FILE
   -h, --help           this text
@@ -49,6 +51,7 @@ function parseOptions(argv) {
       'sample-seconds': { type: 'string' },
       'reload-seconds': { type: 'string', default: '5' },
       'no-cache': { type: 'boolean', default: false },
+      'cache-max-entries': { type: 'string' },
       report: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -69,6 +72,7 @@ function parseOptions(argv) {
     sampleSeconds: values['sample-seconds'] === undefined ? (minutes < 2 ? 1 : 10) : number('sample-seconds', 0.5, 600),
     reloadSeconds: number('reload-seconds', 0.5, 600),
     cache: !values['no-cache'],
+    cacheMaxEntries: values['cache-max-entries'] === undefined ? null : Math.round(number('cache-max-entries', 1, 100_000_000)),
     report: values.report ?? null,
     json: values.json ?? null,
   };
@@ -157,9 +161,10 @@ class LogTally {
   }
 }
 
-async function startServer(models, workers, token, logs, cache) {
+async function startServer(models, workers, token, logs, cache, cacheMaxEntries) {
   const args = [path.join(root, 'dist', 'cli.js'), 'serve', '--models', models, '--host', '127.0.0.1', '--port', '0', '--workers', String(workers), '--poll', '500', '--log-level', 'info'];
   if (!cache) args.push('--no-cache');
+  if (cacheMaxEntries !== null) args.push('--cache-max-entries', String(cacheMaxEntries));
   const child = spawn(process.execPath, args, { env: { ...process.env, KILN_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let text = '';
@@ -460,7 +465,7 @@ async function soak(options) {
   const logs = new LogTally();
   const startedAt = new Date();
   const load0 = os.loadavg();
-  const server = await startServer(repo.models, options.workers, token, logs, options.cache);
+  const server = await startServer(repo.models, options.workers, token, logs, options.cache, options.cacheMaxEntries);
   const base = server.url;
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const { good, bad, auth } = buildMix(token);
@@ -694,7 +699,7 @@ function markdown(r) {
   const lines = [];
   lines.push(`# Soak: kiln serve, ${f(r.elapsedSeconds / 60, 1)} minutes`);
   lines.push('');
-  lines.push(`Started ${r.startedAt}. Command: \`npm run soak -- --minutes ${r.options.minutes}${r.options.cache ? '' : ' --no-cache'}\` (concurrency ${r.options.concurrency}, ${r.options.workers} workers, reload/admin action every ${r.options.reloadSeconds} s, RSS sampled every ${r.options.sampleSeconds} s).`);
+  lines.push(`Started ${r.startedAt}. Command: \`npm run soak -- --minutes ${r.options.minutes}${r.options.cache ? '' : ' --no-cache'}${r.options.cacheMaxEntries === null ? '' : ` --cache-max-entries ${r.options.cacheMaxEntries}`}\` (concurrency ${r.options.concurrency}, ${r.options.workers} workers, reload/admin action every ${r.options.reloadSeconds} s, RSS sampled every ${r.options.sampleSeconds} s).`);
   lines.push(`Machine: ${r.machine.cpus} vCPUs (${r.machine.model}), node ${r.machine.node}, nice ${r.machine.nice}; load average ${r.machine.loadavgStart.map((x) => f(x, 2)).join(' ')} at the start, ${r.machine.loadavgEnd.map((x) => f(x, 2)).join(' ')} at the end. The load generator runs on the same cores as the server, and the machine is shared with other jobs: read req/s as a floor, not as the server's throughput.`);
   lines.push('');
   lines.push(`**Verdict: ${ok ? 'PASS' : 'FAIL'}** — ${r.fiveXX.count} responses 5xx, ${r.failures.count} failed good requests or unexpected answers to bad ones, workers seen ${r.workers.seen.length} for ${r.workers.initial} started.`);
