@@ -284,6 +284,11 @@ describe('the models folder removed or unreadable', () => {
       for (const name of ['logreg', 'tree', 'colour', 'versioned']) assert.equal((await get(`${s.url}/v2/models/${name}/ready`)).status, 200, name);
       const index = await post(`${s.url}/v2/repository/index`, {}, auth);
       assert.ok(index.json.every((e) => e.state === 'READY'), index.text);
+      // A load asked for now cannot read anything: refused, saying why; the model keeps serving.
+      const load2 = await post(`${s.url}/v2/repository/models/logreg/load`, {}, auth);
+      assert.equal(load2.status, 503, load2.text);
+      assert.match(load2.json.error, /cannot load model "logreg": model repository .* cannot be read: ENOENT/);
+      assert.equal((await post(`${s.url}/models/logreg/predict`, { x1: 1, x2: 2 })).status, 200);
 
       renameSync(backup, dir);
       await waitFor(() => s.logs.some((l) => /the repository is readable again/.test(l.msg)), 'recovery in the log');
