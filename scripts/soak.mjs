@@ -289,14 +289,17 @@ function buildMix(token) {
     });
     return { records, expected: null };
   };
-  const checkRecords = (expected, tol) => (res) => {
+  // Every answer: the right number of rows; unperturbed rows: sklearn's answers.
+  const checkRecords = (expected, rows, tol) => (res) => {
     const body = JSON.parse(res.text);
     const preds = Array.isArray(body) ? body : body.predictions ?? [body];
+    if (preds.length !== rows) return `expected ${rows} predictions, got ${preds.length}`;
     return expected ? samePredictions(preds, expected, tol) : null;
   };
   const checkV2 = (expected, rows, tol) => (res) => {
     const body = JSON.parse(res.text);
-    if (!Array.isArray(body.outputs)) return 'no outputs';
+    if (!Array.isArray(body.outputs) || body.outputs.length === 0) return 'no outputs';
+    if (body.outputs.some((o) => o.shape[0] !== rows)) return `expected ${rows} rows in every output`;
     return expected ? samePredictions(v2ToPredictions(body, rows), expected, tol) : null;
   };
 
@@ -327,7 +330,7 @@ function buildMix(token) {
       const m = models[name];
       const { records, expected } = chooseRows(rng, m, unique);
       const versioned = rng() < 0.2 ? '/versions/1' : '';
-      return { method: 'POST', path: `/v1/models/${name}${versioned}:predict`, body: { instances: records }, check: checkRecords(expected, m.tolerance) };
+      return { method: 'POST', path: `/v1/models/${name}${versioned}:predict`, body: { instances: records }, check: checkRecords(expected, records.length, m.tolerance) };
     }],
     // Friendly route: one record or an array.
     [10, 'friendly predict', (rng, unique) => {
@@ -335,7 +338,7 @@ function buildMix(token) {
       const m = models[name];
       const { records, expected } = chooseRows(rng, m, unique);
       const one = records.length === 1 && rng() < 0.5;
-      return { method: 'POST', path: `/models/${name}/predict`, body: one ? records[0] : records, check: checkRecords(expected, m.tolerance) };
+      return { method: 'POST', path: `/models/${name}/predict`, body: one ? records[0] : records, check: checkRecords(expected, records.length, m.tolerance) };
     }],
     // A model with two versions, by version and latest.
     [3, 'v2 versioned model', (rng, unique) => {
@@ -509,7 +512,15 @@ async function soak(options) {
         // the connection, which the client may see as a reset instead of the 413.
         const acceptable = res.status === expected || (req.own && res.status === 0 && /ECONNRESET|EPIPE/.test(res.error));
         if (!acceptable) fail(`bad request "${kind}" answered ${res.status || res.error} (expected ${expected}): ${res.text?.slice(0, 200) ?? ''}`);
-        else if (res.status !== 0 && !(JSON.parse(res.text).error?.length > 0)) fail(`bad request "${kind}" answered without an error message`);
+        else if (res.status !== 0) {
+          let body = {};
+          try {
+            body = JSON.parse(res.text);
+          } catch {
+            // reported below as an answer without a message and code
+          }
+          if (!(body.error?.length > 0) || !/^KILN_[A-Z_]+$/.test(body.code ?? '')) fail(`bad request "${kind}" answered without an error message and code: ${res.text.slice(0, 200)}`);
+        }
         continue;
       }
       const [, kind, make] = pickGood(rng);
