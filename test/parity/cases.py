@@ -132,4 +132,4 @@ CASES = [
     # FunctionTransformer: numpy ufuncs and custom functions with Kiln expressions
     *__import__("cases_expr").CASES,
 ]
-CASES += __import__("cases_more").CASES  # issue 3: KBins, PolynomialFeatures, naive Bayes, MLP, kNN
+CASES += __import__("cases_more").CASES  # issue 3: KBins, PolynomialFeatures, naive Bayes, MLP
