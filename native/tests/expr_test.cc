@@ -218,5 +218,31 @@ TEST(ExprLoad, HostileSourcesLoadOrFailCleanly) {
   }
 }
 
+TEST(ExprLoad, RandomTokenSoupLoadsOrFailsCleanlyAndRunsOnHostileRows) {
+  // Deterministic token soup: every source must load or throw kiln::Error, and a loaded one must
+  // run on rows of zeros, NaN, +-inf, unseen codes and huge values without failing.
+  const char* toks[] = {"a", "b", "colour", "$0", "$2", "$9", "1", "0", "-", "+", "*", "/", "(", ")", ",",
+                        "==", "!=", "<", ">=", "and", "or", "not", "in", "'red'", "\"blue\"", "if", "min",
+                        "max", "clip", "log", "pow", "is_null", "coalesce", "1e308", ".5", "`a`", "sqrt"};
+  const size_t n_toks = sizeof toks / sizeof toks[0];
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state; };
+  const std::vector<std::vector<double>> rows = {
+      {0, 0, 0}, {kNaN, kNaN, kNaN}, {kInf, -kInf, kiln::kUnknownCategory}, {1e308, -1e-308, 0}};
+  int loaded = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string src;
+    const size_t len = 1 + next() % 14;
+    for (size_t k = 0; k < len; ++k) src += std::string(k ? " " : "") + toks[next() % n_toks];
+    try {
+      auto m = Load(ExprSpec(src));
+      ++loaded;
+      for (const auto& r : rows) Frame(*m, r);
+    } catch (const kiln::Error&) {
+    }
+  }
+  EXPECT_GT(loaded, 50);  // the soup reaches the code generator and the kernel, not only the parser
+}
+
 }  // namespace
 }  // namespace kiln_test
