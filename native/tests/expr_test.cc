@@ -56,6 +56,8 @@ TEST(Expr, Arithmetic) {
   EXPECT_EQ(Eval("-a * -b", 2, 3), 6.0);
   EXPECT_EQ(Eval("--a", 2), 2.0);
   EXPECT_EQ(Eval("1.5e2 + .5", 0), 150.5);
+  EXPECT_EQ(Eval("a + 1e-999", 2), 2.0);  // underflows to 0, as Python's float("1e-999")
+  EXPECT_EQ(Eval("a * 5e-324", 1), 5e-324);
   volatile double x = 0.1, y = 0.7;
   EXPECT_EQ(Eval("a / b", 0.1, 0.7), x / y);  // one IEEE division, no reassociation
 }
@@ -161,6 +163,7 @@ TEST(ExprLoad, Malformed) {
   }
   ExpectLoadError(ExprSpec("a +"), ErrorCode::kModelInvalid, "at character 4: expected a number");
   ExpectLoadError(ExprSpec("a < b < 1"), ErrorCode::kModelInvalid, "cannot be chained");
+  ExpectLoadError(ExprSpec("a + 1e999"), ErrorCode::kModelInvalid, "at character 5: number out of range");
 }
 
 TEST(ExprLoad, UnknownNames) {
