@@ -208,3 +208,23 @@ X.head(20).to_json(sys.argv[2], orient="records")
   assert.equal(results.length, 20);
   for (const r of results) assert.ok(['churn', 'stay'].includes(r.label));
 });
+
+test('export names the inputs of a model fitted on a bare array (--feature-names, spaced or comma-separated)', { skip: !existsSync(VENV_PYTHON) && `${VENV_PYTHON} not set up` }, () => {
+  const pickle = join(tmp, 'bare.pkl');
+  const script = `
+import pickle, sys
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+X, y = load_iris(return_X_y=True)
+pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), open(sys.argv[1], "wb"))
+`;
+  const fit = spawnSync(VENV_PYTHON, ['-c', script, pickle], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(fit.status, 0, fit.stderr);
+  for (const [i, names] of [['sl', 'sw', 'pl', 'pw'], ['sl,sw', 'pl,pw']].entries()) {
+    const out = join(tmp, `bare-${i}.json`);
+    const run = kiln(['export', pickle, '-o', out, '--python', VENV_PYTHON, '--feature-names', ...names]);
+    assert.equal(run.status, 0, run.stderr);
+    const inputs = JSON.parse(readFileSync(out, 'utf8')).inputs.map((input) => input.name);
+    assert.deepEqual(inputs, ['sl', 'sw', 'pl', 'pw']);
+  }
+});

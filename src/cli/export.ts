@@ -33,7 +33,10 @@ export async function runExport(modelPath: string, options: ExportOptions): Prom
   const args = ['-m', 'kiln_export', modelPath, '-o', options.output];
   if (options.name !== undefined) args.push('--name', options.name);
   if (options.rows !== undefined) args.push('--rows', options.rows);
-  if (options.featureNames !== undefined && options.featureNames.length > 0) args.push('--feature-names', ...options.featureNames);
+  // Commander collects `--feature-names a b` and `--feature-names a,b` alike; the exporter takes one
+  // comma-separated list.
+  const featureNames = (options.featureNames ?? []).flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean);
+  if (featureNames.length > 0) args.push(`--feature-names=${featureNames.join(',')}`);
   // --expr=VALUE keeps an expression starting with '-' from being read as an option.
   for (const e of options.expr ?? []) args.push(`--expr=${e}`);
   if (options.checkRows !== undefined) args.push('--check-rows', options.checkRows);
