@@ -92,6 +92,7 @@ class ModelImpl final : public Model {
   // in `failure` (rethrown once the rows before it are written, as Predict promises).
   template <class T>
   size_t PrepareRows(const T* rows, size_t r0, size_t m, double* scratch, std::exception_ptr& failure) const;
+  void ScaleRow(double* s) const;
   template <class T>
   void PredictLinear(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
   template <class T, bool kMissing, class Agg>
@@ -103,6 +104,8 @@ class ModelImpl final : public Model {
   std::vector<InputCheck> checks_;
   std::vector<std::unordered_map<std::string_view, uint32_t>> vocab_lookup_;
   size_t raw_size_ = 1;
+  bool numeric_inputs_ = false;         // no string category input (LoadRow's fast check)
+  bool scaler_ = false;                 // program_ is a plain standard scaler (see Freeze)
   std::vector<uint32_t> tree_depths_;  // TreeDepths(trees_), for the block walk
 };
 
