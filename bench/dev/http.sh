@@ -5,23 +5,29 @@
 # from /proc, over the run, / requests): on a shared machine req/s mostly measures the other
 # tenants, CPU per request measures the server.
 #   bash bench/dev/http.sh [model=breast_cancer_logreg] [rounds=3] [seconds=8] [kiln serve options...]
-# e.g. bash bench/dev/http.sh breast_cancer_rf 3 8 --no-cache
+# e.g. bash bench/dev/http.sh breast_cancer_rf 3 8 --no-cache   (KILN_CLI=path/to/dist/cli.js: another build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL="${1:-breast_cancer_logreg}"; ROUNDS="${2:-3}"; SECS="${3:-8}"; shift $(( $# < 3 ? $# : 3 ))
-KPORT=8181; NPORT=8182
+# Two free ports (other benchmarks may run on this machine: never assume a fixed port is ours).
+read -r KPORT NPORT < <(node -e "
+const net = require('node:net');
+const free = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+Promise.all([free(), free()]).then((p) => console.log(p.join(' ')));")
 BODY=$(mktemp); trap 'rm -f "$BODY"; kill $KPID $NPID 2>/dev/null || true' EXIT
 node --input-type=module -e "
 import { benchRows } from './bench/dev/rows.mjs';
 import { writeFileSync } from 'node:fs';
 writeFileSync('$BODY', JSON.stringify(benchRows('models/$MODEL.json', 1).records[0]));"
-node dist/cli.js serve --workers 2 --port $KPORT --log-level warn "$@" >/dev/null 2>&1 & KPID=$!
+node "${KILN_CLI:-dist/cli.js}" serve --workers 2 --port $KPORT --log-level warn "$@" >/dev/null 2>&1 & KPID=$!
 node bench/dev/noop-server.mjs $NPORT 2 >/dev/null 2>&1 & NPID=$!
 for port in $KPORT $NPORT; do
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
+  for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
 done
+kill -0 $KPID && kill -0 $NPID  # both servers are ours and alive
 # The predict answer must be a real prediction before anything is timed.
 curl -sf -H 'content-type: application/json' --data-binary "@$BODY" "http://127.0.0.1:$KPORT/models/$MODEL/predict"; echo
+SCRIPT="$PWD/bench/dev/post.lua"
 declare -A RESULTS CPU
 # utime + stime (clock ticks) of a process and its children (the cluster workers).
 cpu_ticks() {
@@ -40,7 +46,9 @@ for round in $(seq "$ROUNDS"); do
     esac
     pid=$([ $target = kiln ] && echo $KPID || echo $NPID)
     c0=$(cpu_ticks $pid)
-    out=$(BODY="$BODY" timeout $((SECS + 20)) wrk -t1 -c32 -d"${SECS}s" -s bench/dev/post.lua "$url")
+    out=$(BODY="$BODY" timeout $((SECS + 20)) wrk -t1 -c32 -d"${SECS}s" -s "$SCRIPT" "$url" 2>&1)
+    # Every timed request must have been a POST answered 200 (wrk falls back to GET without its script).
+    echo "$out" | grep -q "^all 200$" || { echo "$out"; echo "http.sh: not every response was a 200" >&2; exit 1; }
     c1=$(cpu_ticks $pid)
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     n=$(echo "$out" | awk '/requests in/ {print $1}')

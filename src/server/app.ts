@@ -16,6 +16,7 @@ import type { Prediction } from '../types.js';
 import { ResponseCache } from './cache.js';
 import type { ServerConfig } from './config.js';
 import type { Batch, BatchResult, V2InferRequest } from './marshal.js';
+import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelRepository, isValidModelName, type ModelEntry } from './repository.js';
 import * as S from './schemas.js';
@@ -97,6 +98,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     logger: loggerOverride ?? { level: config.logLevel },
     // One log line per error (written by fail() below), none per successful request.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
