@@ -19,6 +19,8 @@ void ModelImpl::Freeze() {
       vocab_lookup_[i].emplace(std::string_view(in.vocabulary[k]), static_cast<uint32_t>(k));
     }
   }
+  numeric_inputs_ = true;
+  for (const InputCheck& c : checks_) numeric_inputs_ = numeric_inputs_ && !c.is_string;
   features_contiguous_ = true;
   features_base_ = features_.empty() ? 0 : features_[0];
   for (size_t j = 0; j < features_.size(); ++j) {
@@ -38,6 +40,21 @@ void ModelImpl::Freeze() {
     raw_size_ = trees_.n_targets;
   }
   if (raw_size_ == 0) raw_size_ = 1;
+  // The common "standard scaler over every input" program, run by ScaleRow: ops kSub then kDiv,
+  // each over all inputs in order, the kDiv reading exactly the kSub's outputs; nothing reads the
+  // kSub's outputs otherwise (the estimator reads the kDiv's).
+  scaler_ = false;
+  if (program_.ops.size() == 2) {
+    const Op& sub = program_.ops[0];
+    const Op& div = program_.ops[1];
+    bool ok = sub.kind == OpKind::kSub && div.kind == OpKind::kDiv && sub.n == inputs_.size() && div.n == sub.n &&
+              div.out >= sub.out + sub.n;
+    for (uint32_t j = 0; ok && j < sub.n; ++j) {
+      ok = program_.in_slots[sub.in + j] == j && program_.in_slots[div.in + j] == sub.out + j;
+    }
+    for (uint32_t slot : features_) ok = ok && slot >= div.out && slot < div.out + div.n;
+    scaler_ = ok;
+  }
   tree_depths_.clear();
   if (mode_ != Mode::kLinear) tree_depths_ = TreeDepths(trees_);
 }
@@ -80,6 +97,15 @@ template <class T>
 inline void ModelImpl::LoadRow(const T* row, size_t r, double* s) const {
   const size_t n = checks_.size();
   const InputCheck* checks = checks_.data();
+  if (numeric_inputs_) {  // the common row: all finite numbers, one branch-free pass
+    bool finite = true;
+    for (size_t i = 0; i < n; ++i) {
+      const double v = static_cast<double>(row[i]);
+      s[i] = v;
+      finite &= v - v == 0.0;  // false for NaN and +-inf
+    }
+    if (finite) return;
+  }
   for (size_t i = 0; i < n; ++i) {
     const double v = static_cast<double>(row[i]);
     s[i] = v;
@@ -94,6 +120,18 @@ inline void ModelImpl::LoadRow(const T* row, size_t r, double* s) const {
   }
 }
 
+// The program's kSub then kDiv, value by value (the same two roundings), over contiguous slots:
+// the compiler vectorises it, where the generic kernels go through per-value slot indices.
+inline void ModelImpl::ScaleRow(double* s) const {
+  const Op& sub = program_.ops[0];
+  const Op& div = program_.ops[1];
+  const double* mean = program_.pd.data() + sub.p;
+  const double* scale = program_.pd.data() + div.p;
+  double* out = s + div.out;
+  const size_t n = sub.n;
+  for (size_t j = 0; j < n; ++j) out[j] = (s[j] - mean[j]) / scale[j];
+}
+
 template <class T>
 inline size_t ModelImpl::PrepareRows(const T* rows, size_t r0, size_t m, double* scratch,
                                      std::exception_ptr& failure) const {
@@ -104,7 +142,11 @@ inline size_t ModelImpl::PrepareRows(const T* rows, size_t r0, size_t m, double*
     for (; i < m; ++i) {
       double* s = scratch + i * ns;
       LoadRow(rows + (r0 + i) * n_in, r0 + i, s);
-      program_.Run(s, r0 + i, inputs_);
+      if (scaler_) {
+        ScaleRow(s);
+      } else {
+        program_.Run(s, r0 + i, inputs_);
+      }
     }
   } catch (...) {
     failure = std::current_exception();
@@ -117,10 +159,9 @@ void ModelImpl::PredictRows(const T* rows, size_t n_rows, double* out, Workspace
   double* s = ws.scratch.data();
   const uint32_t* fslots = features_.data();
   const size_t nf = features_.size();
-  const size_t n_in = inputs_.size();
   for (size_t r = 0; r < n_rows; ++r) {
-    LoadRow(rows + r * n_in, r, s);
-    program_.Run(s, r, inputs_);
+    std::exception_ptr failure;
+    if (PrepareRows(rows, r, 1, s, failure) == 0) std::rethrow_exception(failure);
     const double* x = s + features_base_;
     if (!features_contiguous_) {
       double* buf = ws.feat.data();

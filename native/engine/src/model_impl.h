@@ -100,6 +100,7 @@ class ModelImpl final : public Model {
   // One row at a time: estimators without a block kernel (naive Bayes, MLP).
   template <class T, class Eval>
   void PredictRows(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws, const Eval& eval) const;
+  void ScaleRow(double* s) const;
   template <class T>
   void PredictLinear(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
   template <class T, bool kMissing, class Agg>
@@ -112,6 +113,8 @@ class ModelImpl final : public Model {
   std::vector<std::unordered_map<std::string_view, uint32_t>> vocab_lookup_;
   size_t raw_size_ = 1;
   size_t est_tmp_size_ = 0;
+  bool numeric_inputs_ = false;         // no string category input (LoadRow's fast check)
+  bool scaler_ = false;                 // program_ is a plain standard scaler (see Freeze)
   std::vector<uint32_t> tree_depths_;  // TreeDepths(trees_), for the block walk
 };
 
