@@ -207,8 +207,7 @@ describe('a cluster worker killed under load', () => {
       assert.ok(stats.failed.length <= clients, `${stats.failed.length} failed: ${stats.failed.join(' | ')}`);
       assert.equal(stats.failed.length, failedBeforeEnd, 'requests failed after the replacement was serving');
       assert.match(serve.out.text, new RegExp(`worker ${victim} died \\(SIGKILL\\); restarting in \\d+ ms`));
-      test.diagnostic?.(`worker SIGKILL: ${stats.failed.length} of ${total} requests failed (${before} before the kill; ${clients} keep-alive clients)`);
-      process.stdout.write(`# worker SIGKILL under load: ${stats.failed.length} of ${total} requests failed (${clients} keep-alive clients): ${stats.failed.join(', ') || 'none'}\n`);
+      process.stdout.write(`worker SIGKILL under load: ${stats.failed.length} of ${total} requests failed (${before} answered before the kill; ${clients} keep-alive clients): ${stats.failed.join(', ') || 'none'}\n`);
     } finally {
       await serve.stop();
       rmSync(dir, { recursive: true, force: true });
