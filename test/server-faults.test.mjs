@@ -177,6 +177,40 @@ describe('readiness when a model fails to load', () => {
   });
 });
 
+describe('repository API calls replayed out of order', () => {
+  // Under node:cluster each worker applies its own calls at once and replays the others' via the
+  // primary; a worker stalled for seconds (seen in a soak) can get a replay after a later call.
+  test('a replayed call older than the last one applied is dropped; a newer one stands', async () => {
+    const dir = copyRepo();
+    const s = await startLogged(dir);
+    const repo = s.server.repository;
+    const ready = async () => (await get(`${s.url}/v2/models/tree/ready`)).status === 200;
+    try {
+      const t = Date.now();
+      await repo.load('tree', t + 10);
+      repo.unload('tree', t); // an earlier unload replayed late
+      assert.ok(await ready(), 'a stale unload unloaded the model');
+      repo.unload('tree', t + 20);
+      assert.ok(!(await ready()));
+      await repo.load('tree', t + 15); // a stale load
+      assert.ok(!(await ready()), 'a stale load loaded the model');
+      // A stale replay arriving while a load is in progress is dropped; the load completes.
+      const loading = repo.load('tree', t + 30);
+      repo.unload('tree', t + 25);
+      await loading;
+      assert.ok(await ready());
+      // A newer unload arriving while a load is in progress wins; the load does not fail.
+      const superseded = repo.load('tree', t + 40);
+      repo.unload('tree', t + 50);
+      await superseded;
+      assert.ok(!(await ready()));
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a cluster worker killed under load', () => {
   test('the primary replaces it; only requests in flight on it fail', async () => {
     const dir = copyRepo();
