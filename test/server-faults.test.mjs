@@ -236,9 +236,10 @@ describe('a cluster worker killed under load', () => {
       const stats = await load.stop();
       const total = stats.ok + stats.failed.length;
       // Every failure is a connection error of a request that was on the killed worker: a
-      // connection carries one request at a time, so at most one per client connection.
+      // connection carries one request at a time, so about one per client connection to it, plus
+      // any new connection the primary handed over before it saw the exit. Measured 0 to 8 here.
       assert.ok(stats.failed.every((f) => /^0 (ECONNRESET|EPIPE|socket hang up|ECONNREFUSED)/.test(f)), stats.failed.join(' | '));
-      assert.ok(stats.failed.length <= clients, `${stats.failed.length} failed: ${stats.failed.join(' | ')}`);
+      assert.ok(stats.failed.length <= 2 * clients, `${stats.failed.length} failed: ${stats.failed.join(' | ')}`);
       assert.equal(stats.failed.length, failedBeforeEnd, 'requests failed after the replacement was serving');
       assert.match(serve.out.text, new RegExp(`worker ${victim} died \\(SIGKILL\\); restarting in \\d+ ms`));
       process.stdout.write(`worker SIGKILL under load: ${stats.failed.length} of ${total} requests failed (${before} answered before the kill; ${clients} keep-alive clients): ${stats.failed.join(', ') || 'none'}\n`);
