@@ -177,6 +177,40 @@ describe('readiness when a model fails to load', () => {
   });
 });
 
+describe('repository API calls replayed out of order', () => {
+  // Under node:cluster each worker applies its own calls at once and replays the others' via the
+  // primary; a worker stalled for seconds (seen in a soak) can get a replay after a later call.
+  test('a replayed call older than the last one applied is dropped; a newer one stands', async () => {
+    const dir = copyRepo();
+    const s = await startLogged(dir);
+    const repo = s.server.repository;
+    const ready = async () => (await get(`${s.url}/v2/models/tree/ready`)).status === 200;
+    try {
+      const t = Date.now();
+      await repo.load('tree', t + 10);
+      repo.unload('tree', t); // an earlier unload replayed late
+      assert.ok(await ready(), 'a stale unload unloaded the model');
+      repo.unload('tree', t + 20);
+      assert.ok(!(await ready()));
+      await repo.load('tree', t + 15); // a stale load
+      assert.ok(!(await ready()), 'a stale load loaded the model');
+      // A stale replay arriving while a load is in progress is dropped; the load completes.
+      const loading = repo.load('tree', t + 30);
+      repo.unload('tree', t + 25);
+      await loading;
+      assert.ok(await ready());
+      // A newer unload arriving while a load is in progress wins; the load does not fail.
+      const superseded = repo.load('tree', t + 40);
+      repo.unload('tree', t + 50);
+      await superseded;
+      assert.ok(!(await ready()));
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a cluster worker killed under load', () => {
   test('the primary replaces it; only requests in flight on it fail', async () => {
     const dir = copyRepo();
@@ -202,13 +236,13 @@ describe('a cluster worker killed under load', () => {
       const stats = await load.stop();
       const total = stats.ok + stats.failed.length;
       // Every failure is a connection error of a request that was on the killed worker: a
-      // connection carries one request at a time, so at most one per client connection.
+      // connection carries one request at a time, so about one per client connection to it, plus
+      // any new connection the primary handed over before it saw the exit. Measured 0 to 8 here.
       assert.ok(stats.failed.every((f) => /^0 (ECONNRESET|EPIPE|socket hang up|ECONNREFUSED)/.test(f)), stats.failed.join(' | '));
-      assert.ok(stats.failed.length <= clients, `${stats.failed.length} failed: ${stats.failed.join(' | ')}`);
+      assert.ok(stats.failed.length <= 2 * clients, `${stats.failed.length} failed: ${stats.failed.join(' | ')}`);
       assert.equal(stats.failed.length, failedBeforeEnd, 'requests failed after the replacement was serving');
       assert.match(serve.out.text, new RegExp(`worker ${victim} died \\(SIGKILL\\); restarting in \\d+ ms`));
-      test.diagnostic?.(`worker SIGKILL: ${stats.failed.length} of ${total} requests failed (${before} before the kill; ${clients} keep-alive clients)`);
-      process.stdout.write(`# worker SIGKILL under load: ${stats.failed.length} of ${total} requests failed (${clients} keep-alive clients): ${stats.failed.join(', ') || 'none'}\n`);
+      process.stdout.write(`worker SIGKILL under load: ${stats.failed.length} of ${total} requests failed (${before} answered before the kill; ${clients} keep-alive clients): ${stats.failed.join(', ') || 'none'}\n`);
     } finally {
       await serve.stop();
       rmSync(dir, { recursive: true, force: true });

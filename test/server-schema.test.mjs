@@ -6,7 +6,7 @@
 // the plain tests at the end of this file.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,14 +15,14 @@ import { TOKEN, get, post, root, start } from './fixtures/server/helpers.mjs';
 
 const schemathesis = path.join(root, '.venv', 'schemathesis', 'bin', 'schemathesis');
 const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance', 'negative_data_rejection'].join(',');
-// Examples per operation and phase: ~20 operations, each through schemathesis' coverage, fuzzing
-// and stateful phases (~600 requests): about a minute and a half on 2 busy shared cores.
-const MAX_EXAMPLES = '6';
+// Examples per operation and phase (coverage, fuzzing, stateful): three runs of a few hundred
+// requests each, about two minutes in all on 2 busy shared cores.
+const MAX_EXAMPLES = '4';
 const SEED = '20261124';
 
 /** Runs schemathesis against the server; resolves with its exit code and output. */
-function run(url, cwd, extra) {
-  const args = ['run', `${url}/docs/json`, '--max-examples', MAX_EXAMPLES, '--seed', SEED, '--workers', '1', '--checks', CHECKS, '--header', `Authorization: Bearer ${TOKEN}`, '--request-timeout', '20', '--no-color', ...extra];
+function run(url, cwd, extra, config = []) {
+  const args = [...config, 'run', `${url}/docs/json`, '--max-examples', MAX_EXAMPLES, '--seed', SEED, '--workers', '1', '--checks', CHECKS, '--header', `Authorization: Bearer ${TOKEN}`, '--request-timeout', '20', '--no-color', ...extra];
   return new Promise((resolve) => {
     execFile(schemathesis, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 600_000, env: { ...process.env, NO_COLOR: '1', COLUMNS: '120' } }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, output: `${stdout}\n${stderr}` });
@@ -50,12 +50,23 @@ describe('schemathesis against /docs/json', () => {
     const r = await run(s.url, cwd, ['--exclude-path-regex', '/unload$']);
     assert.equal(r.code, 0, r.output.slice(-12_000));
     const counts = /(\d+) generated, (\d+) passed/.exec(r.output);
-    assert.ok(counts && Number(counts[1]) > 300 && counts[1] === counts[2], r.output.slice(-4000));
+    assert.ok(counts && Number(counts[1]) > 200 && counts[1] === counts[2], r.output.slice(-4000));
   });
 
   test('the repository API (index, load, unload): responses as documented', { timeout: 600_000 }, async () => {
     const r = await run(s.url, cwd, ['--include-path-regex', '^/v2/repository/']);
     assert.equal(r.code, 0, r.output.slice(-12_000));
+  });
+
+  // Generated names almost never exist, so the runs above rarely get past the model lookup. Here
+  // the path names a real model (version 1), and every generated body reaches the marshalling.
+  test('the predict routes of a real model: no 5xx, responses as documented', { timeout: 600_000 }, async () => {
+    const config = path.join(cwd, 'real-model.toml');
+    writeFileSync(config, '[parameters]\n"path.name" = "logreg"\n"path.version" = "1"\n');
+    const r = await run(s.url, cwd, ['--include-path-regex', 'infer$|predict$'], ['--config-file', config]);
+    assert.equal(r.code, 0, r.output.slice(-12_000));
+    const counts = /(\d+) generated, (\d+) passed/.exec(r.output);
+    assert.ok(counts && Number(counts[1]) > 100 && counts[1] === counts[2], r.output.slice(-4000));
   });
 });
 

@@ -44,7 +44,7 @@ declare module 'fastify' {
 /** Hooks for cluster mode: admin actions are applied here and announced to the other workers. */
 export interface AppHooks {
   /** Called after this process applied a load/unload, to replay it in the other workers. */
-  onAdminAction?(action: 'load' | 'unload', name: string): void;
+  onAdminAction?(action: 'load' | 'unload', name: string, at: number): void;
   /** Returns the whole server's metrics text (cluster aggregation); default: this process's. */
   clusterMetrics?(): Promise<string>;
 }
@@ -509,10 +509,11 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   );
   const adminAction = (action: 'load' | 'unload') => async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
     const { name } = request.params;
-    if (action === 'load') await repository.load(name);
-    else repository.unload(name);
+    const at = Date.now(); // orders this call against replays of other workers' calls
+    if (action === 'load') await repository.load(name, at);
+    else repository.unload(name, at);
     request.log.info({ model: name, action }, `model ${action} through the repository API`);
-    hooks.onAdminAction?.(action, name);
+    hooks.onAdminAction?.(action, name, at);
     return reply.code(200).type(JSON_TYPE).send('{}');
   };
   for (const action of ['load', 'unload'] as const) {

@@ -18,7 +18,7 @@ import { freezeConfig, type ServerConfig } from './config.js';
 type Message =
   | { kiln: 'config'; config: ServerConfig }
   | { kiln: 'listening'; port: number; url: string }
-  | { kiln: 'admin'; action: 'load' | 'unload'; name: string }
+  | { kiln: 'admin'; action: 'load' | 'unload'; name: string; at: number }
   | { kiln: 'metrics-request'; id: number }
   | { kiln: 'metrics-response'; id: number; text?: string; error?: string }
   | { kiln: 'shutdown' };
@@ -128,12 +128,12 @@ async function runWorker(config: ServerConfig): Promise<void> {
       const log = server.app.log;
       if (message.action === 'unload') {
         try {
-          repository.unload(message.name);
+          repository.unload(message.name, message.at);
         } catch (error) {
           log.warn({ model: message.name }, `replaying unload: ${(error as Error).message}`);
         }
       } else {
-        repository.load(message.name).catch((error: Error) => log.warn({ model: message.name }, `replaying load: ${error.message}`));
+        repository.load(message.name, message.at).catch((error: Error) => log.warn({ model: message.name }, `replaying load: ${error.message}`));
       }
     } else if (message.kiln === 'shutdown') {
       stop();
@@ -147,7 +147,7 @@ async function runWorker(config: ServerConfig): Promise<void> {
   const workerRegistry = new AggregatorRegistry(); // installs prom-client's worker-side listener
   void workerRegistry;
   server = await createServer(config, {
-    onAdminAction: (action, name) => send({ kiln: 'admin', action, name }),
+    onAdminAction: (action, name, at) => send({ kiln: 'admin', action, name, at }),
     clusterMetrics,
   });
   AggregatorRegistry.setRegistries([server.metrics.registry]);

@@ -130,6 +130,13 @@ export class ModelRepository {
   /** Refreshes run one at a time, in order. */
   #queue: Promise<void> = Promise.resolve();
   #ready = false;
+  /**
+   * Time (ms since the epoch, one clock for every worker of a host) of the latest load/unload of
+   * each model. A worker applies its own calls at once and replays the other workers' later; a
+   * replay older than what the worker already applied is dropped, so a stalled worker cannot let
+   * an earlier unload overtake a later load (seen in a soak under a multi-second CPU stall).
+   */
+  readonly #adminAt = new Map<string, number>();
   /** Why the last scan could not list the repository; loaded models keep serving meanwhile. */
   #scanError: string | null = null;
 
@@ -417,11 +424,13 @@ export class ModelRepository {
    * since their last load are kept as they are. Throws KILN_NOT_FOUND when the repository has no
    * such model, KILN_MODEL_UNAVAILABLE (with the engine's reason) when no version could be loaded.
    */
-  async load(name: string): Promise<void> {
+  async load(name: string, at: number = Date.now()): Promise<void> {
     if (!NAME_RE.test(name)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model name ${JSON.stringify(name)}`);
+    if (!this.#newest(name, at)) return; // a later load/unload has been applied already
     const slot = this.#models.get(name);
     if (slot) slot.unloaded = false;
     await this.refresh(name);
+    if (this.#adminAt.get(name) !== at) return; // superseded while loading: the later call stands
     // A repository (or model directory) that cannot be read was not reloaded from: say so
     // rather than report a load that did not happen. What was loaded keeps serving.
     const unreadable = this.#scanError ?? this.#models.get(name)?.scanError ?? null;
@@ -431,11 +440,20 @@ export class ModelRepository {
     this.get(name); // throws KILN_MODEL_UNAVAILABLE with the reason if nothing loaded
   }
 
+  /** Records `at` as the latest admin call on `name` unless a later one was applied; says which. */
+  #newest(name: string, at: number): boolean {
+    const last = this.#adminAt.get(name);
+    if (last !== undefined && at < last) return false;
+    this.#adminAt.set(name, at);
+    return true;
+  }
+
   /** Triton's unload: the model stops serving until load(). */
-  unload(name: string): void {
+  unload(name: string, at: number = Date.now()): void {
     if (!NAME_RE.test(name)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model name ${JSON.stringify(name)}`);
     const slot = this.#models.get(name);
     if (!slot) throw new KilnError('KILN_NOT_FOUND', `model ${JSON.stringify(name)} not found`);
+    if (!this.#newest(name, at)) return; // a later load/unload has been applied already
     if (!slot.unloaded) for (const version of slot.versions.keys()) this.#events.onRemove?.(name, version);
     slot.unloaded = true;
     slot.versions = new Map();
