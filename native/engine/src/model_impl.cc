@@ -158,6 +158,16 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
         head_.Write(w.raw.data(), o);
       });
       break;
+    case Mode::kTreeKernel:  // float64 / `<` / categorical trees: the kernel picked at load
+      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
+        trees_.row_fn(trees_, s, fslots, nf, w.xf.data(), w.feat.data(), w.raw.data());
+        if (trees_.boost) {
+          head_.Write(w.raw.data(), o);
+        } else {
+          average_out(w.raw.data(), o);
+        }
+      });
+      break;
   }
 }
 

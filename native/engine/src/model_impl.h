@@ -22,7 +22,7 @@ class JVal;
 class WorkspaceImpl final : public Workspace {
  public:
   std::vector<double> scratch;  // Program slots
-  std::vector<double> feat;     // gathered estimator features (linear)
+  std::vector<double> feat;     // gathered estimator features (linear, float64 trees)
   std::vector<float> xf;        // gathered float32 features (trees)
   std::vector<double> raw;      // raw scores / averaged outputs
 };
@@ -44,7 +44,7 @@ class ModelImpl final : public Model {
   void Predict(const float* rows, size_t n_rows, double* out, Workspace& ws) const override;
 
   // ---- built by the loader (loader.cc), then frozen ----
-  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing };
+  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kTreeKernel };
 
   std::string name_;
   std::string metadata_json_;

@@ -12,6 +12,10 @@ inline constexpr size_t kMaxTrees = 100000;
 inline constexpr size_t kMaxTreeNodes = 10000000;
 inline constexpr size_t kMaxClasses = 100000;
 inline constexpr int kMaxDepth = 32;
+// Categorical tree splits: a category is an integer in [0, kMaxCategory); all of an ensemble's
+// split bitsets together hold at most kMaxCategoryWords 32-bit words (256 MiB).
+inline constexpr size_t kMaxCategory = size_t{1} << 24;
+inline constexpr size_t kMaxCategoryWords = size_t{1} << 26;
 
 // Engine guard (not in the spec): JSON nesting of the whole document, arrays and objects counted.
 // The deepest legal model (kMaxDepth nested steps) needs ~100 levels; without a bound a file of
