@@ -130,3 +130,6 @@ CASES = [
     ("mixed_regression_gradient_boosting", "mixed_regression",
      lambda: _mixed_constant(GradientBoostingRegressor(n_estimators=50, random_state=SEED))),
 ]
+
+from cases_boosting import CASES as _BOOSTING_CASES  # noqa: E402  (HistGradientBoosting, ...)
+CASES += _BOOSTING_CASES

@@ -138,7 +138,7 @@ def estimators_table() -> Dict[type, Callable]:
     global _ESTIMATORS
     if _ESTIMATORS is None:
         from sklearn import linear_model as lm, svm
-        from . import trees
+        from . import hist_gb, trees
         table = {
             lm.LogisticRegression: logistic_regression,
             lm.LogisticRegressionCV: logistic_regression,
@@ -160,6 +160,7 @@ def estimators_table() -> Dict[type, Callable]:
             svm.LinearSVR: linear_regressor,
         }
         table.update(trees.table())
+        table.update(hist_gb.table())
         _ESTIMATORS = table
     return _ESTIMATORS
 
