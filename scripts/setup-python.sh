@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Creates the Python virtualenvs the tests use, from pinned requirements, once per requirements
 # change: .venv/sklearn-latest (newest scikit-learn), .venv/sklearn-1.2 (oldest supported) and
-# .venv/tritonclient (a real V2 client for the service tests). The sklearn ones also get the
+# .venv/tritonclient (a real V2 client for the service tests), .venv/schemathesis (schema-driven HTTP
+# fuzzing of the service's OpenAPI document). The sklearn ones also get the
 # in-repo exporter installed in editable mode.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${KILN_BOOTSTRAP_PYTHON:-python3}"
-envs=("${@:-sklearn-latest sklearn-1.2 tritonclient}")
+envs=("${@:-sklearn-latest sklearn-1.2 tritonclient schemathesis}")
 # shellcheck disable=SC2206
 envs=(${envs[@]})
 

@@ -36,7 +36,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--rows <file>', 'JSON rows (array of objects) to use as verification rows')
     .option('--name <name>', 'model name (default: derived from the file name)')
     .option('--feature-names <names...>', 'input names, for models fitted without column names')
-    .addHelpText('after', '\nExample:\n  kiln export pipeline.joblib -o churn.json --rows sample.json --python .venv/bin/python')
+    .option('--expr <name=expression>', 'Kiln expression for one output column of a FunctionTransformer with a custom function (repeat, in the function\'s column order; docs/expressions.md)', collectExpr, [])
+    .option('--check-rows <file>', 'more rows (e.g. the training sample) on which the expressions are checked against the Python function')
+    .addHelpText('after', "\nExamples:\n  kiln export pipeline.joblib -o churn.json --rows sample.json --python .venv/bin/python\n  kiln export pipeline.joblib -o churn.json --expr ratio='debt / max(income, 1)' --check-rows train.csv")
     .action(async (model: string, options: ExportOptions) => setExit(await runExport(model, options)));
 
   program
@@ -76,6 +78,10 @@ function report(error: unknown): number {
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`kiln: unexpected error: ${message}\n`);
   return EXIT_FAILURE;
+}
+
+function collectExpr(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<number> {

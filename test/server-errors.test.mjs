@@ -43,6 +43,7 @@ describe('kiln serve: bad requests', () => {
     assert.equal(response.status, status, response.text);
     assert.equal(typeof response.json?.error, 'string', response.text);
     assert.match(response.json.error, pattern);
+    assert.match(response.json.code, /^KILN_[A-Z_]+$/, 'every error carries its catalogue code');
     assert.doesNotMatch(response.text, /\n\s+at |\.js:\d+/, 'stack trace in a response');
     await assertStillServing();
   }
@@ -159,8 +160,13 @@ describe('kiln serve: bad requests', () => {
     const dots = await post(`${s.url}/models/%2E%2E/predict`, {}); // the client normalises it to /predict
     assert.ok(dots.status === 400 || dots.status === 404, dots.text);
     await refused(await post(`${s.url}/v2/models/versioned/versions/..%2F1/infer`, good), 400, /params.version must match pattern/);
-    const v1 = await post(`${s.url}/v1/models/..%2F..%2Fetc:predict`, { instances: [{}] });
-    assert.ok(v1.status === 400 || v1.status === 404, v1.text);
+    // V1's route pattern sees the decoded name: still the invalid-name 400, not a 404.
+    for (const name of ['..%2F..%2Fetc', '..%2F', '%2E%2E%2Flogreg', 'a%2Fb', 'x%3Ay']) {
+      const v1 = await post(`${s.url}/v1/models/${name}:predict`, { instances: [{}] });
+      await refused(v1, 400, /invalid model name/);
+      assert.equal(v1.json.code, 'KILN_REQUEST_INVALID');
+    }
+    await refused(await post(`${s.url}/v1/models/logreg/versions/..%2F1:predict`, { instances: [{}] }), 400, /invalid model version/);
     await refused(await post(`${s.url}/v1/models/.hidden:predict`, { instances: [{}] }), 400, /invalid model name/);
     // Raw request line, not normalised by any client.
     const r = await raw(s.url, 'GET /v2/models/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');

@@ -14,11 +14,17 @@ export interface ExportOptions {
   rows?: string;
   name?: string;
   featureNames?: string[];
+  expr?: string[];      // NAME=EXPRESSION, passed through in order
+  checkRows?: string;
 }
 
 export async function runExport(modelPath: string, options: ExportOptions): Promise<number> {
   if (!existsSync(modelPath)) throw new CliError(`cannot read ${modelPath}: no such file`);
   if (options.rows !== undefined && !existsSync(options.rows)) throw new CliError(`cannot read ${options.rows}: no such file`);
+  if (options.checkRows !== undefined && !existsSync(options.checkRows)) throw new CliError(`cannot read ${options.checkRows}: no such file`);
+  for (const e of options.expr ?? []) {
+    if (!/^[^=]+=.*\S/.test(e)) throw new CliError(`--expr ${JSON.stringify(e)}: expected NAME=EXPRESSION`, EXIT_USAGE);
+  }
   if (!existsSync(path.join(exporterSourceDir, 'kiln_export'))) {
     throw new CliError(`the exporter package is missing from this installation (expected ${path.join(exporterSourceDir, 'kiln_export')})`);
   }
@@ -28,6 +34,9 @@ export async function runExport(modelPath: string, options: ExportOptions): Prom
   if (options.name !== undefined) args.push('--name', options.name);
   if (options.rows !== undefined) args.push('--rows', options.rows);
   if (options.featureNames !== undefined && options.featureNames.length > 0) args.push('--feature-names', ...options.featureNames);
+  // --expr=VALUE keeps an expression starting with '-' from being read as an option.
+  for (const e of options.expr ?? []) args.push(`--expr=${e}`);
+  if (options.checkRows !== undefined) args.push('--check-rows', options.checkRows);
 
   const pythonPath = [exporterSourceDir, process.env['PYTHONPATH']].filter(Boolean).join(path.delimiter);
   // The exporter's own output and diagnostics go straight through to the user.

@@ -24,6 +24,8 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const KILN_VERSION = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Longest path parameter the router hands to a route (model names are at most 128 characters). */
+const MAX_PATH_PARAM_LENGTH = 1024;
 
 /** Per-request state. */
 interface KilnRequestState {
@@ -102,6 +104,15 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     keepAliveTimeout: config.keepAliveTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Names are up to 128 characters: longer path parameters must reach validation (a 400 naming
+    // the pattern) instead of find-my-way's default limit of 100 and its own 414.
+    maxParamLength: MAX_PATH_PARAM_LENGTH,
+    // Bad percent-encoding and over-long parameters are refused by the router before any route:
+    // answer them like every other error ({"error", "code"}, one log line).
+    frameworkErrors: (error, request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters` : `invalid URL: ${error.message}`;
+      fail(request, reply, 400, 'KILN_REQUEST_INVALID', message);
+    },
     ajv: { customOptions: { allowUnionTypes: true, coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     schemaErrorFormatter: (errors, dataVar) => {
       const e = errors[0];
@@ -128,6 +139,12 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     },
     onRemove(name, version) {
       app.log.info({ model: name, version }, 'model version removed');
+    },
+    onScanError(name, message) {
+      app.log.error({ model: name, code: 'KILN_MODEL_IO' }, `repository scan: ${message}; loaded models keep serving`);
+    },
+    onScanRecovered(name) {
+      app.log.info({ model: name }, name === null ? 'repository scan: the repository is readable again' : `repository scan: model directory ${name} is readable again`);
     },
   });
 
@@ -169,6 +186,19 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    // @fastify/swagger marks every request body required; the repository API's bodies are
+    // optional (Triton's clients send none), as their schemas say by allowing null.
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      const openapiObject = document.openapiObject;
+      for (const operations of Object.values(openapiObject.paths ?? {})) {
+        for (const operation of Object.values(operations as Record<string, { requestBody?: { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> } }>)) {
+          const body = operation.requestBody;
+          if (body?.content?.['application/json']?.schema?.nullable === true) body.required = false;
+        }
+      }
+      return openapiObject;
+    },
   });
   app.addSchema(S.errorSchema);
 
@@ -186,7 +216,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
           .code(503)
           .header('retry-after', String(config.pressure.retryAfterSeconds))
           .type(JSON_TYPE)
-          .send(JSON.stringify({ error: `the server is overloaded (${type}); retry later` }));
+          .send(JSON.stringify({ error: `the server is overloaded (${type}); retry later`, code: 'KILN_OVERLOADED' }));
       },
     });
   }
@@ -198,7 +228,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     const line = { code, status, method: request.method, url: request.url.slice(0, 256) };
     if (status >= 500) request.log.error({ ...line, err: cause }, message);
     else request.log.warn(line, message);
-    void reply.code(status).type(JSON_TYPE).send(JSON.stringify({ error: message }));
+    void reply.code(status).type(JSON_TYPE).send(JSON.stringify({ error: message, code }));
   };
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
@@ -299,8 +329,10 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   app.get('/v2/health/live', { schema: { ...v2, summary: 'Server live', response: { 200: S.liveResponse } } }, async () => ({ live: true }));
 
   app.get('/v2/health/ready', { schema: { ...v2, summary: 'Server ready (400 when not)', response: { 200: S.readyResponse, 400: S.readyResponse } } }, async (_request, reply) => {
-    const ready = repository.ready && !closing;
-    return reply.code(ready ? 200 : 400).send({ ready });
+    const health = repository.health();
+    const ready = health.ready && !closing;
+    if (closing) health.details.unshift('the server is shutting down');
+    return reply.code(ready ? 200 : 400).send(health.details.length > 0 ? { ready, details: health.details } : { ready });
   });
 
   app.get('/v2', { schema: { ...v2, summary: 'Server metadata', response: { 200: S.serverMetadataResponse } } }, async () => ({
@@ -364,9 +396,10 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
 
   // ---------- KServe V1 / TF Serving row format ----------
 
-  // find-my-way: a regex parameter followed by a literal ':' ("::" escapes it).
-  const v1Name = ':name(^[^/:]+)';
-  const v1Version = ':version(^[^/:]+)';
+  // find-my-way: a regex parameter followed by a literal ':' ("::" escapes it). The regex sees the
+  // decoded segment, so it takes anything ("..%2F" is "../"): checkName answers 400, not a 404.
+  const v1Name = ':name(^.+)';
+  const v1Version = ':version(^.+)';
   const checkName = (name: string, version?: string): void => {
     if (!isValidModelName(name)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model name ${JSON.stringify(name.slice(0, 200))}`);
     if (version !== undefined && !/^[0-9]{1,18}$/.test(version)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model version ${JSON.stringify(version.slice(0, 200))}`);

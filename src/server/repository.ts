@@ -64,6 +64,8 @@ interface ModelSlot {
   unloaded: boolean;
   /** A flat <name>.json shadowed by a <name>/ directory. */
   shadowed: string | null;
+  /** Why the last scan could not read this model's directory (its loaded versions keep serving). */
+  scanError: string | null;
 }
 
 export interface IndexEntry {
@@ -73,10 +75,30 @@ export interface IndexEntry {
   reason: string;
 }
 
+/** What readiness reports: the server is ready when every version it should serve is loaded. */
+export interface RepositoryHealth {
+  ready: boolean;
+  /** One sentence per problem: versions not loaded, refused reloads, unreadable directories. */
+  details: string[];
+}
+
 export interface RepositoryEvents {
   onLoad?(entry: ModelEntry, replaced: ModelEntry | null): void;
   onRefuse?(name: string, version: string, file: string, error: Error, keptServing: ModelEntry | null): void;
   onRemove?(name: string, version: string): void;
+  /** A scan could not read the repository (`name` null) or one model's directory; called when the reason changes. */
+  onScanError?(name: string | null, message: string): void;
+  /** A scan read the repository (or that model's directory) again after onScanError. */
+  onScanRecovered?(name: string | null): void;
+}
+
+interface Discovery {
+  models: Map<string, Map<string, string>>;
+  shadowed: Map<string, string>;
+  /** Model directories that exist but could not be listed, with the reason. */
+  unreadable: Map<string, string>;
+  /** Why the repository itself could not be listed (nothing else is then known). */
+  error: string | null;
 }
 
 function stampOf(stats: Stats): string {
@@ -108,6 +130,8 @@ export class ModelRepository {
   /** Refreshes run one at a time, in order. */
   #queue: Promise<void> = Promise.resolve();
   #ready = false;
+  /** Why the last scan could not list the repository; loaded models keep serving meanwhile. */
+  #scanError: string | null = null;
 
   constructor(config: ServerConfig, events: RepositoryEvents = {}) {
     this.root = config.modelsDir;
@@ -167,10 +191,26 @@ export class ModelRepository {
 
   async #refreshNow(only?: string): Promise<void> {
     const found = await this.#discover(only);
+    // A repository that cannot be listed (removed, unmounted, permissions) says nothing about
+    // which models exist: keep serving everything loaded and report it, rather than unload all.
+    if (found.error !== null) {
+      if (found.error !== this.#scanError) this.#events.onScanError?.(null, found.error);
+      this.#scanError = found.error;
+      return;
+    }
+    if (this.#scanError !== null) this.#events.onScanRecovered?.(null);
+    this.#scanError = null;
+    for (const [name, slot] of this.#models) {
+      if (only !== undefined && only !== name) continue;
+      const reason = found.unreadable.get(name) ?? null;
+      if (reason !== null && reason !== slot.scanError) this.#events.onScanError?.(name, reason);
+      else if (reason === null && slot.scanError !== null) this.#events.onScanRecovered?.(name);
+      slot.scanError = reason;
+    }
     for (const [name, files] of found.models) {
       let slot = this.#models.get(name);
       if (!slot) {
-        slot = { name, versions: new Map(), unloaded: false, shadowed: null };
+        slot = { name, versions: new Map(), unloaded: false, shadowed: null, scanError: null };
         this.#models.set(name, slot);
       }
       slot.shadowed = found.shadowed.get(name) ?? null;
@@ -185,7 +225,7 @@ export class ModelRepository {
       }
     }
     for (const [name, slot] of this.#models) {
-      if ((only === undefined || only === name) && !found.models.has(name)) {
+      if ((only === undefined || only === name) && !found.models.has(name) && !found.unreadable.has(name)) {
         if (!slot.unloaded) for (const version of slot.versions.keys()) this.#events.onRemove?.(name, version);
         this.#models.delete(name);
       }
@@ -233,15 +273,16 @@ export class ModelRepository {
     }
   }
 
-  async #discover(only?: string): Promise<{ models: Map<string, Map<string, string>>; shadowed: Map<string, string> }> {
+  async #discover(only?: string): Promise<Discovery> {
     const models = new Map<string, Map<string, string>>();
     const shadowed = new Map<string, string>();
+    const unreadable = new Map<string, string>();
     const flat = new Map<string, string>();
     let dirents;
     try {
       dirents = await fsp.readdir(this.root, { withFileTypes: true });
-    } catch {
-      return { models, shadowed };
+    } catch (error) {
+      return { models, shadowed, unreadable, error: `model repository ${this.root} cannot be read: ${(error as Error).message}` };
     }
     for (const d of dirents) {
       if (d.isFile() && d.name.endsWith('.json')) {
@@ -252,7 +293,8 @@ export class ModelRepository {
         let inner;
         try {
           inner = await fsp.readdir(path.join(this.root, d.name), { withFileTypes: true });
-        } catch {
+        } catch (error) {
+          unreadable.set(d.name, `model directory ${d.name} cannot be read: ${(error as Error).message}`);
           continue;
         }
         for (const v of inner) {
@@ -271,7 +313,7 @@ export class ModelRepository {
       if (models.has(name)) shadowed.set(name, file);
       else models.set(name, new Map([['1', file]]));
     }
-    return { models, shadowed };
+    return { models, shadowed, unreadable, error: null };
   }
 
   /**
@@ -310,6 +352,33 @@ export class ModelRepository {
       .sort(compareVersions);
   }
 
+  /**
+   * Server readiness (KServe V2: the server is ready when all its models are ready). Ready once the
+   * first scan is done and every version of every model not unloaded through the API is loaded;
+   * a version whose reload was refused still serves its previous generation, so it counts as
+   * loaded. Problems that do not stop serving (a refused reload, an unreadable directory) are
+   * listed in `details` without making the server unready.
+   */
+  health(): RepositoryHealth {
+    const details: string[] = [];
+    let ready = this.#ready;
+    if (this.#scanError !== null) details.push(`${this.#scanError}; serving the models loaded before`);
+    for (const name of [...this.#models.keys()].sort()) {
+      const slot = this.#models.get(name) as ModelSlot;
+      if (slot.unloaded) continue;
+      if (slot.scanError !== null) details.push(`${slot.scanError}; serving the versions loaded before`);
+      for (const vslot of [...slot.versions.values()].sort((a, b) => compareVersions(a.version, b.version))) {
+        if (!vslot.entry) {
+          ready = false;
+          details.push(`model ${name} version ${vslot.version} is not loaded: ${vslot.error ?? 'loading'}`);
+        } else if (vslot.error) {
+          details.push(`model ${name} version ${vslot.version}: reload refused, generation ${vslot.entry.generation} keeps serving: ${vslot.error}`);
+        }
+      }
+    }
+    return { ready, details };
+  }
+
   /** Every model and version the repository knows, with its state (Triton's repository index). */
   index(readyOnly = false): IndexEntry[] {
     const out: IndexEntry[] = [];
@@ -325,6 +394,7 @@ export class ModelRepository {
         if (readyOnly && state !== 'READY') continue;
         let reason = '';
         if (vslot.error) reason = vslot.entry ? `reload refused, generation ${vslot.entry.generation} keeps serving: ${vslot.error}` : vslot.error;
+        else if (slot.scanError) reason = `${slot.scanError}; this version keeps serving`;
         else if (slot.shadowed) reason = `flat file ${path.basename(slot.shadowed)} ignored: the directory layout takes precedence`;
         out.push({ name, version: vslot.version, state, reason });
       }

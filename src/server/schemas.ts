@@ -7,9 +7,9 @@ import { V2_DATATYPES } from './marshal.js';
 export const errorSchema = {
   $id: 'kiln.error',
   type: 'object',
-  description: 'Every error: a message, never a stack trace',
+  description: 'Every error: a message, never a stack trace, and its stable code from the error catalogue',
   required: ['error'],
-  properties: { error: { type: 'string' } },
+  properties: { error: { type: 'string' }, code: { type: 'string', pattern: '^KILN_[A-Z_]+$' } },
 } as const;
 
 const errorRef = { $ref: 'kiln.error#' } as const;
@@ -53,7 +53,14 @@ const metadataTensor = {
 } as const;
 
 export const liveResponse = { type: 'object', properties: { live: { type: 'boolean' } } } as const;
-export const readyResponse = { type: 'object', properties: { ready: { type: 'boolean' } } } as const;
+export const readyResponse = {
+  type: 'object',
+  required: ['ready'],
+  properties: {
+    ready: { type: 'boolean' },
+    details: { type: 'array', items: { type: 'string' }, description: 'Why the server is not ready, and problems that do not stop it serving (refused reloads, an unreadable repository)' },
+  },
+} as const;
 export const modelReadyResponse = { type: 'object', properties: { name: { type: 'string' }, ready: { type: 'boolean' } } } as const;
 
 export const serverMetadataResponse = {

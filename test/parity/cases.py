@@ -129,7 +129,8 @@ CASES = [
     ("mixed_regression_ridge", "mixed_regression", lambda: _mixed_ordinal(Ridge())),
     ("mixed_regression_gradient_boosting", "mixed_regression",
      lambda: _mixed_constant(GradientBoostingRegressor(n_estimators=50, random_state=SEED))),
+    # FunctionTransformer: numpy ufuncs and custom functions with Kiln expressions
+    *__import__("cases_expr").CASES,
 ]
-
-from cases_boosting import CASES as _BOOSTING_CASES  # noqa: E402  (HistGradientBoosting, ...)
-CASES += _BOOSTING_CASES
+CASES += __import__("cases_more").CASES  # issue 3: KBins, PolynomialFeatures, naive Bayes, MLP, kNN
+CASES += __import__("cases_boosting").CASES  # issue 3: HistGradientBoosting (NaN, categorical splits)

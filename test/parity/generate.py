@@ -23,6 +23,7 @@ import sklearn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases as cases_module  # noqa: E402
+import cases_expr  # noqa: E402
 import datasets  # noqa: E402
 from kiln_export import export  # noqa: E402
 
@@ -58,7 +59,9 @@ def run_case(name, dataset, build, out_dir, verify_rows):
     case_dir = os.path.join(out_dir, name)
     os.makedirs(case_dir, exist_ok=True)
     rows = X.iloc[::max(1, len(X) // 25)] if verify_rows == "data" else None
-    export(est, os.path.join(case_dir, "model.json"), name=name, rows=rows)
+    exprs = cases_expr.EXPRESSIONS.get(name)
+    export(est, os.path.join(case_dir, "model.json"), name=name, rows=rows,
+           expressions=exprs, check_rows=X if exprs else None)
 
     expected = {"rows": _records(X), "label": None, "probabilities": None, "decision": None, "value": None}
     pred = est.predict(X)

@@ -130,6 +130,12 @@ Frame Compiler::Step(const JVal& v, const Frame& in, int depth) {
     out = CompileNormalizer(*this, v, in);
   } else if (kind == "binarizer") {
     out = CompileBinarizer(*this, v, in);
+  } else if (kind == "kbins_discretizer") {
+    out = CompileBins(*this, v, in);
+  } else if (kind == "polynomial_features") {
+    out = CompilePolyTerms(*this, v, in);
+  } else if (kind == "expressions") {
+    out = CompileExpressions(*this, v, in);
   } else {
     Throw(ErrorCode::kModelUnsupported, KeyPath(v.path(), "kind"), "unknown step kind '" + kind + "'");
   }

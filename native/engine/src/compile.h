@@ -62,5 +62,8 @@ Frame CompileBinarizer(Compiler& c, const JVal& v, const Frame& in);
 Frame CompileImputer(Compiler& c, const JVal& v, const Frame& in);
 Frame CompileOneHot(Compiler& c, const JVal& v, const Frame& in);
 Frame CompileOrdinal(Compiler& c, const JVal& v, const Frame& in);
+Frame CompileBins(Compiler& c, const JVal& v, const Frame& in);
+Frame CompilePolyTerms(Compiler& c, const JVal& v, const Frame& in);
+Frame CompileExpressions(Compiler& c, const JVal& v, const Frame& in);  // expr_compile.cc
 
 }  // namespace kiln::internal

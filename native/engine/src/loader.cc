@@ -156,11 +156,30 @@ OutputSpec ParseOutput(const JVal& v, ModelImpl& m) {
   return spec;
 }
 
+// Raw-score width and link of the estimators that write through RawHead like `linear` does.
+void RawShape(const ModelImpl& m, uint32_t* k, Link* link) {
+  switch (m.mode_) {
+    case ModelImpl::Mode::kLinear:
+      *k = m.linear_.k, *link = m.linear_.link;
+      break;
+    case ModelImpl::Mode::kNaiveBayes:
+      *k = m.nb_.k, *link = Link::kSoftmax;  // predict_proba = exp(jll - logsumexp(jll)) = softmax(jll)
+      break;
+    case ModelImpl::Mode::kMlp:
+      *k = m.mlp_.k, *link = m.mlp_.link;
+      break;
+    default:
+      break;
+  }
+}
+
 // Cross-checks estimator and output, and sets up the head and output layout.
+// linear: the estimator writes raw scores through the head (linear, naive Bayes, MLP).
 void ConfigureHead(ModelImpl& m, const OutputSpec& out, const JVal& est, bool linear) {
   const bool boost = !linear && m.trees_.boost;
-  const uint32_t k = linear ? m.linear_.k : m.trees_.n_targets;
-  const Link link = linear ? m.linear_.link : m.trees_.link;
+  uint32_t k = m.trees_.n_targets;
+  Link link = m.trees_.link;
+  RawShape(m, &k, &link);
   const std::string link_path = KeyPath(est.path(), "link");
   RawHead& h = m.head_;
   h.task = m.task_;
@@ -247,6 +266,16 @@ std::shared_ptr<const Model> Build(const Json& root, const LoadOptions& options)
     } else {
       m->mode_ = m->trees_.has_missing ? ModelImpl::Mode::kAverageMissing : ModelImpl::Mode::kAverage;
     }
+  } else if (kind.Str() == "naive_bayes") {
+    linear = true;
+    ParseNaiveBayes(est, m->nb_);
+    n_features = m->nb_.n_features;
+    m->mode_ = ModelImpl::Mode::kNaiveBayes;
+  } else if (kind.Str() == "mlp") {
+    linear = true;
+    ParseMlp(est, m->mlp_);
+    n_features = m->mlp_.n_features;
+    m->mode_ = ModelImpl::Mode::kMlp;
   } else {
     kind.Fail(ErrorCode::kModelUnsupported, "unknown estimator kind '" + kind.Str() + "'");
   }

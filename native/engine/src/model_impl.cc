@@ -22,8 +22,15 @@ void ModelImpl::Freeze() {
     if (features_[j] != features_base_ + j) features_contiguous_ = false;
   }
   raw_size_ = 1;
+  est_tmp_size_ = 0;
   if (mode_ == Mode::kLinear) {
     raw_size_ = linear_.k;
+  } else if (mode_ == Mode::kNaiveBayes) {
+    raw_size_ = nb_.k;
+    est_tmp_size_ = nb_.n_features;
+  } else if (mode_ == Mode::kMlp) {
+    raw_size_ = mlp_.k;
+    est_tmp_size_ = 2 * static_cast<size_t>(mlp_.max_hidden);
   } else {
     raw_size_ = trees_.n_targets;
   }
@@ -43,6 +50,7 @@ std::unique_ptr<Workspace> ModelImpl::NewWorkspace() const {
   ws->feat.assign(features_.size(), 0.0);
   ws->xf.assign(features_.size(), 0.0f);
   ws->raw.assign(raw_size_, 0.0);
+  ws->est_tmp.assign(est_tmp_size_, 0.0);
   return ws;
 }
 
@@ -95,7 +103,7 @@ template <class T>
 void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& wsb) const {
   auto* ws = dynamic_cast<WorkspaceImpl*>(&wsb);
   if (ws == nullptr || ws->scratch.size() < program_.n_slots || ws->feat.size() < features_.size() ||
-      ws->xf.size() < features_.size() || ws->raw.size() < raw_size_) {
+      ws->xf.size() < features_.size() || ws->raw.size() < raw_size_ || ws->est_tmp.size() < est_tmp_size_) {
     throw Error(ErrorCode::kInputShape, "the workspace was not made by this model's NewWorkspace()");
   }
   if (n_rows == 0) return;
@@ -105,6 +113,12 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
   const size_t nf = features_.size();
   auto gather_f = [fslots, nf](const double* s, float* xf) {
     for (size_t j = 0; j < nf; ++j) xf[j] = static_cast<float>(s[fslots[j]]);
+  };
+  // Estimator features as one contiguous double row (the scratch itself when already contiguous).
+  auto gather_d = [this, fslots, nf](const double* s, double* buf) -> const double* {
+    if (features_contiguous_) return s + features_base_;
+    for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
+    return buf;
   };
   auto average_out = [this](const double* acc, double* o) {
     if (task_ == Task::kRegression) {
@@ -166,6 +180,18 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
         } else {
           average_out(w.raw.data(), o);
         }
+      });
+      break;
+    case Mode::kNaiveBayes:
+      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
+        nb_.Raw(gather_d(s, w.feat.data()), w.raw.data(), w.est_tmp.data());
+        head_.Write(w.raw.data(), o);
+      });
+      break;
+    case Mode::kMlp:
+      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
+        mlp_.Raw(gather_d(s, w.feat.data()), w.raw.data(), w.est_tmp.data());
+        head_.Write(w.raw.data(), o);
       });
       break;
   }

@@ -12,6 +12,8 @@
 #include "head.h"
 #include "kiln/model.h"
 #include "linear.h"
+#include "mlp.h"
+#include "naive_bayes.h"
 #include "program.h"
 #include "trees.h"
 
@@ -25,6 +27,7 @@ class WorkspaceImpl final : public Workspace {
   std::vector<double> feat;     // gathered estimator features (linear, float64 trees)
   std::vector<float> xf;        // gathered float32 features (trees)
   std::vector<double> raw;      // raw scores / averaged outputs
+  std::vector<double> est_tmp;  // per-row scratch of the estimator (naive Bayes, MLP)
 };
 
 class ModelImpl final : public Model {
@@ -44,7 +47,7 @@ class ModelImpl final : public Model {
   void Predict(const float* rows, size_t n_rows, double* out, Workspace& ws) const override;
 
   // ---- built by the loader (loader.cc), then frozen ----
-  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kTreeKernel };
+  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kTreeKernel, kNaiveBayes, kMlp };
 
   std::string name_;
   std::string metadata_json_;
@@ -66,6 +69,8 @@ class ModelImpl final : public Model {
   Mode mode_ = Mode::kLinear;
   LinearModel linear_;
   TreeEnsemble trees_;
+  NaiveBayesModel nb_;
+  MlpModel mlp_;
   RawHead head_;
 
   // Call once everything above is set: builds the per-input checks and vocabulary lookups.
@@ -89,6 +94,7 @@ class ModelImpl final : public Model {
   std::vector<InputCheck> checks_;
   std::vector<std::unordered_map<std::string_view, uint32_t>> vocab_lookup_;
   size_t raw_size_ = 1;
+  size_t est_tmp_size_ = 0;
 };
 
 // verify.cc: replays the `verification` block; throws KILN_MODEL_VERIFICATION on drift.

@@ -30,6 +30,15 @@ void Program::Run(double* s, size_t row, const std::vector<InputSpec>& inputs) c
       case OpKind::kOrdinal:
         RunOrdinal(op, *this, s, row, inputs);
         break;
+      case OpKind::kBins:
+        RunBins(op, *this, s);
+        break;
+      case OpKind::kPolyTerms:
+        RunPolyTerms(op, *this, s);
+        break;
+      case OpKind::kExpr:
+        RunExpr(op, *this, s);
+        break;
     }
   }
 }

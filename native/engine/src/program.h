@@ -30,7 +30,39 @@ enum class OpKind : uint8_t {
   kOneHot,        // per-column records enc[q, q+n); flag: handle_unknown=error
   kOrdinal,       // per-column records enc[q, q+n); flag: handle_unknown=error;
                   // pd[p] = unknown_value, pd[p+1] = encoded_missing_value
+  kBins,          // KBinsDiscretizer (ops_bins.cc): per column j, bin = number of edges <= x;
+                  // column j's edges are pd[p+pi[q+j], p+pi[q+j+1]); flag kBinsOneHot
+  kPolyTerms,     // PolynomialFeatures (ops_poly.cc): pi[q] = m terms, then 3 input indices per
+                  // term (-1 = none); out[t] = their product (multiplied in the stored order), or 1
+  kExpr,          // feature expressions: runs xcode[q, ...) up to kHalt; its value stack lives
+                  // in scratch slots [in, in + stack depth) (so running allocates nothing)
 };
+
+// Postfix instructions of a feature expression (expr_compile.cc, expr_run.cc).
+enum class XOp : uint8_t {
+  kLoad,      // push s[a]
+  kConst,     // push pd[a]
+  kNeg, kNot,                          // unary
+  kAdd, kSub, kMul, kDiv,              // binary, IEEE
+  kEq, kNe, kLt, kLe, kGt, kGe,        // 1 / 0, IEEE (NaN compares unequal)
+  kAnd, kOr,                           // truthiness: x != 0 (NaN is true, as numpy's)
+  kMin, kMax, kPow, kCoalesce,         // binary; min/max propagate NaN (np.minimum/maximum)
+  kLog, kLog1p, kExp, kSqrt, kAbs, kSquare, kIsNull,  // unary
+  kSelect,    // (c, a, b) -> c != 0 ? a : b
+  kClip,      // (x, lo, hi) -> minimum(maximum(x, lo), hi)
+  kIn,        // (x) -> 1 if x == one of pd[a, a + n) else 0
+  kStore,     // pop into s[a]
+  kHalt,
+};
+
+struct ExprInstr {
+  XOp op;
+  uint32_t a = 0;
+  uint32_t n = 0;
+};
+
+// Op::flag of kBins: one-hot the bin index (n_bins columns per input) instead of writing it.
+inline constexpr uint8_t kBinsOneHot = 1;
 
 struct Op {
   OpKind kind;
@@ -67,6 +99,7 @@ struct Program {
   std::vector<int32_t> pi;
   std::vector<EncCol> enc;
   std::vector<std::string> descs;
+  std::vector<ExprInstr> xcode;
   uint32_t n_slots = 0;
 
   // Runs every op on one row's scratch buffer. row and inputs are only used for error messages.
@@ -78,6 +111,9 @@ void RunElementwise(const Op& op, const Program& p, double* s);
 void RunNormalize(const Op& op, const Program& p, double* s);
 void RunImpute(const Op& op, const Program& p, double* s);
 void RunOneHot(const Op& op, const Program& p, double* s, size_t row, const std::vector<InputSpec>& inputs);
+void RunExpr(const Op& op, const Program& p, double* s);
 void RunOrdinal(const Op& op, const Program& p, double* s, size_t row, const std::vector<InputSpec>& inputs);
+void RunBins(const Op& op, const Program& p, double* s);
+void RunPolyTerms(const Op& op, const Program& p, double* s);
 
 }  // namespace kiln::internal

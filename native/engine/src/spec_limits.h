@@ -16,6 +16,11 @@ inline constexpr int kMaxDepth = 32;
 // split bitsets together hold at most kMaxCategoryWords 32-bit words (256 MiB).
 inline constexpr size_t kMaxCategory = size_t{1} << 24;
 inline constexpr size_t kMaxCategoryWords = size_t{1} << 26;
+// Feature expressions (docs/expressions.md): source length and nesting depth (parentheses, calls,
+// membership lists and unary operators). Generous for hand-written features; the depth bound
+// also bounds the parser's recursion.
+inline constexpr size_t kMaxExprChars = 16384;
+inline constexpr size_t kMaxExprDepth = 64;
 
 // Engine guard (not in the spec): JSON nesting of the whole document, arrays and objects counted.
 // The deepest legal model (kMaxDepth nested steps) needs ~100 levels; without a bound a file of

@@ -83,7 +83,7 @@ def test_cli_unsupported_exit_2(iris, tmp_path):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "steps[0] 'functiontransformer' (FunctionTransformer): option func=abs is not supported" in lines[0]
+    assert "steps[0] 'functiontransformer' (FunctionTransformer): option func=abs is a custom Python function" in lines[0]
     assert not out.exists()
 
 

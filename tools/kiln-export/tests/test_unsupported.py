@@ -6,7 +6,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import (FunctionTransformer, OneHotEncoder, OrdinalEncoder,
-                                   PolynomialFeatures, StandardScaler)
+                                   SplineTransformer, StandardScaler)
 
 import kiln_export
 from kiln_export import UnsupportedError
@@ -46,8 +46,8 @@ def test_function_transformer_lambda(iris):
 
 def test_unknown_transformer(iris):
     X, y = iris
-    est = make_pipeline(PolynomialFeatures(), LogisticRegression(max_iter=500)).fit(X, y)
-    with pytest.raises(UnsupportedError, match=r"steps\[0\] 'polynomialfeatures' \(PolynomialFeatures\): transformer is not supported"):
+    est = make_pipeline(SplineTransformer(), LogisticRegression(max_iter=500)).fit(X, y)
+    with pytest.raises(UnsupportedError, match=r"steps\[0\] 'splinetransformer' \(SplineTransformer\): transformer is not supported"):
         kiln_export.export(est)
 
 
@@ -102,7 +102,7 @@ def test_pipeline_without_final_estimator(iris):
 
 def test_nothing_written_on_failure(iris, tmp_path):
     X, y = iris
-    est = make_pipeline(PolynomialFeatures(), LogisticRegression(max_iter=500)).fit(X, y)
+    est = make_pipeline(SplineTransformer(), LogisticRegression(max_iter=500)).fit(X, y)
     out = tmp_path / "m.json"
     with pytest.raises(UnsupportedError):
         kiln_export.export(est, out)

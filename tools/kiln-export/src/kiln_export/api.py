@@ -14,6 +14,7 @@ from .errors import ExportError, UnsupportedError, VerificationError
 from .estimators import export_estimator
 from .evaluate import check_model
 from .frame import Col, Context, Frame
+from .functions import ExpressionPlan, check_functions
 from .inputs import (RowBuilder, input_names, input_spec, normalize_rows, predicts, probe_nullable,
                      quiet)
 from .transforms import export_step
@@ -121,7 +122,8 @@ def _source_class(est) -> str:
 def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=None,
            feature_names: Optional[Sequence[str]] = None,
            input_types: Optional[Dict[str, str]] = None,
-           n_verification_rows: int = 32, tolerance=(1e-9, 1e-9), check: bool = True) -> dict:
+           n_verification_rows: int = 32, tolerance=(1e-9, 1e-9), check: bool = True,
+           expressions: Optional[Dict[str, str]] = None, check_rows=None) -> dict:
     """Export a fitted scikit-learn estimator or pipeline to a Kiln model.
 
     Parameters
@@ -138,6 +140,13 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
     tolerance : (absolute, relative) verification tolerance, each in [0, 1e-3].
     check : replay the verification rows with the bundled reference interpreter before
         returning (raises VerificationError on drift).
+    expressions : ``{output name: expression}`` for FunctionTransformers with a custom Python
+        function (docs/expressions.md): one expression per output column of the function, in
+        order; ``"step:name"`` scopes a name to the step called ``step``. Each is checked against
+        the function on the verification rows and ``check_rows`` (VerificationError on the first
+        disagreeing row).
+    check_rows : more rows (e.g. the training sample; same forms as ``rows``) on which the
+        expressions are checked against the Python functions; not written to the model.
 
     Raises ``UnsupportedError`` (naming the step path, class and option) for anything without an
     exact Kiln equivalent; ``ExportError`` for other failures.
@@ -158,9 +167,13 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
 
     names, with_names = input_names(est, feature_names)
     user_rows, row_kinds = (None, {}) if rows is None else normalize_rows(rows, names)
+    if rows is None and check_rows is not None:  # the sample still tells which inputs are strings
+        row_kinds = normalize_rows(check_rows, names)[1]
 
     # ---- walk the steps
     ctx = Context(len(names))
+    ctx.expressions = ExpressionPlan(expressions)
+    ctx.function_checks = []
     frame = Frame([Col(name=n, kind=("string" if row_kinds.get(n) == "string" else "unknown"),
                        source=i) for i, n in enumerate(names)], named=True)
     steps = []
@@ -172,6 +185,10 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
     if own_step is not None:
         steps.append(own_step)
     transform = None if not steps else {"kind": "pipeline", "steps": steps}
+    unused = ctx.expressions.unused()
+    if unused:
+        raise ExportError(f"expressions {unused} were not used: no FunctionTransformer with a custom "
+                          "function takes them (scoped names 'step:name' must match a step name)")
 
     # ---- input types
     kinds: Dict[str, str] = {}
@@ -223,6 +240,10 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
             raise ExportError("no synthesised verification row is valid for the estimator; pass rows=...")
     X = build(vrows)
     expected = expected_outputs(est, X, output)
+    check_functions(est, X, ctx.function_checks, tol, "verification")
+    if check_rows is not None and ctx.function_checks:
+        extra, _ = normalize_rows(check_rows, names)
+        check_functions(est, build(extra), ctx.function_checks, tol, "check_rows")
 
     if est_json["kind"] == "linear" and output.get("probabilities"):
         Xt, _ = transform_to_final(est, X)

@@ -27,6 +27,7 @@ examples:
   kiln-export churn.joblib -o churn.json
   kiln-export model.pkl -o model.json --name iris_lr --rows rows.csv
   kiln-export model.pkl -o model.json --feature-names age,income,colour
+  kiln-export model.pkl -o model.json --expr ratio='debt / max(income, 1)' --check-rows train.csv
 """
 
 
@@ -50,6 +51,20 @@ def read_rows(path: str):
     return rows
 
 
+def parse_exprs(items: List[str]) -> dict:
+    """["name=src", ...] -> {name: src} (order kept; a name given twice is an error)."""
+    out: dict = {}
+    for item in items:
+        name, eq, src = item.partition("=")
+        name = name.strip()
+        if not eq or not name or not src.strip():
+            raise ValueError(f"--expr {item!r}: expected NAME=EXPRESSION")
+        if name in out:
+            raise ValueError(f"--expr: output {name!r} is given twice")
+        out[name] = src.strip()
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kiln-export", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of verification rows to synthesise (default: 32)")
     p.add_argument("--tolerance", type=float, nargs=2, default=(1e-9, 1e-9),
                    metavar=("ABS", "REL"), help="verification tolerance (default: 1e-9 1e-9)")
+    p.add_argument("--expr", action="append", default=[], metavar="NAME=EXPR",
+                   help="Kiln expression for one output column of a FunctionTransformer with a custom "
+                        "function (repeat once per output column, in the function's column order; "
+                        "NAME may be scoped as STEP:NAME). See docs/expressions.md")
+    p.add_argument("--check-rows", metavar="FILE",
+                   help="more rows (same formats as --rows, e.g. the training sample) on which the "
+                        "expressions are checked against the Python function; not written to the model")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -80,8 +102,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         rows = read_rows(args.rows) if args.rows else None
         names = [s.strip() for s in args.feature_names.split(",")] if args.feature_names else None
+        exprs = parse_exprs(args.expr)
+        check_rows = read_rows(args.check_rows) if args.check_rows else None
         model = export(args.model, args.output, name=args.name, rows=rows, feature_names=names,
-                       n_verification_rows=args.n_rows, tolerance=tuple(args.tolerance))
+                       n_verification_rows=args.n_rows, tolerance=tuple(args.tolerance),
+                       expressions=exprs or None, check_rows=check_rows)
     except UnsupportedError as e:
         print(f"kiln-export: unsupported: {e}", file=sys.stderr)
         return 2

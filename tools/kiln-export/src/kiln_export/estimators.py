@@ -161,6 +161,9 @@ def estimators_table() -> Dict[type, Callable]:
         }
         table.update(trees.table())
         table.update(hist_gb.table())
+        from . import naive_bayes, neural
+        table.update(naive_bayes.table())
+        table.update(neural.table())
         _ESTIMATORS = table
     return _ESTIMATORS
 

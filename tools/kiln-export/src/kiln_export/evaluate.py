@@ -6,6 +6,7 @@ as a refused model in the C++ engine. It is not fast and not meant for serving.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any, Dict, List, Optional
 
@@ -145,7 +146,45 @@ def run_step(step: dict, x: list, names: Optional[list]) -> list:
             else:
                 raise EvalError(f"KILN_INPUT_UNKNOWN_CATEGORY: {v!r}")
         return y
+    if kind == "kbins_discretizer":
+        return _kbins(step, x)
+    if kind == "polynomial_features":
+        return _poly_terms(step, x)
+    if kind == "expressions":
+        from .expr import ExprError, compile_expr
+        kinds = ["string" if isinstance(v, str) else "unknown" for v in x]
+        try:
+            fns = [compile_expr(o["expr"], names or [], kinds, names is not None) for o in step["outputs"]]
+        except ExprError as e:
+            raise EvalError(f"expression refused: {e}")
+        return [f.eval(x) for f in fns]
     raise EvalError(f"unknown step kind {kind!r}")
+
+
+def _kbins(step: dict, x: list) -> list:
+    # bin = number of inner edges <= x (np.searchsorted side="right"; NaN after every edge)
+    y = []
+    for v, edges in zip(x, step["edges"]):
+        b = bisect.bisect_right(edges, float(v))
+        if step["encode"] == "onehot":
+            y.extend(1.0 if k == b else 0.0 for k in range(len(edges) + 1))
+        else:
+            y.append(float(b))
+    return y
+
+
+def _poly_terms(step: dict, x: list) -> list:
+    # sklearn multiplies a term's factors from the highest feature index down
+    y = []
+    for powers in step["powers"]:
+        factors = [j for j in reversed(range(len(powers))) for _ in range(powers[j])]
+        v = 1.0
+        if factors:
+            v = float(x[factors[0]])
+            for j in factors[1:]:
+                v = v * float(x[j])
+        y.append(v)
+    return y
 
 
 def _link(raw: np.ndarray, link: str) -> Optional[np.ndarray]:
@@ -245,7 +284,51 @@ def predict_row(model: dict, row: Dict[str, Any]) -> dict:
         if out.get("decision"):
             res["decision"] = raw.tolist()
         return res
+    if est["kind"] in ("naive_bayes", "mlp"):
+        raw = _nb_raw(est, x) if est["kind"] == "naive_bayes" else _mlp_raw(est, x)
+        if out["task"] == "regression":
+            return {"value": float(raw[0])}
+        link = "softmax" if est["kind"] == "naive_bayes" else est["link"]
+        label_idx = (1 if raw[0] > 0 else 0) if raw.shape[0] == 1 else int(np.argmax(raw))
+        res["label"] = out["classes"][label_idx]
+        if out.get("probabilities"):
+            res["probabilities"] = _link(raw, link).tolist()
+        if out.get("decision"):
+            res["decision"] = raw.tolist()
+        return res
     raise EvalError(f"unknown estimator kind {est['kind']!r}")
+
+
+def _nb_raw(est: dict, x: list) -> np.ndarray:
+    """Joint log likelihood per class, as sklearn's _joint_log_likelihood."""
+    X = np.asarray(x, dtype=np.float64)
+    if est["distribution"] == "gaussian":
+        theta, var = np.asarray(est["theta"]), np.asarray(est["var"])
+        out = []
+        for c, prior in enumerate(est["class_prior"]):
+            n = -0.5 * np.sum(np.log(2.0 * np.pi * var[c]))
+            n = n - 0.5 * np.sum(((X - theta[c]) ** 2) / var[c])
+            out.append(np.log(prior) + n)
+        return np.array(out)
+    flp, clp = np.asarray(est["feature_log_prob"]), np.asarray(est["class_log_prior"])
+    if est["distribution"] == "multinomial":
+        return flp @ X + clp
+    if est.get("binarize") is not None:
+        X = (X > est["binarize"]).astype(np.float64)
+    neg = np.log(1.0 - np.exp(flp))
+    return (flp - neg) @ X + (clp + neg.sum(axis=1))
+
+
+def _mlp_raw(est: dict, x: list) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    act = {"identity": lambda v: v, "relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh,
+           "logistic": lambda v: 1.0 / (1.0 + np.exp(-v))}[est["activation"]]
+    layers = est["layers"]
+    for i, layer in enumerate(layers):
+        a = a @ np.asarray(layer["coef"], dtype=np.float64) + np.asarray(layer["intercept"], dtype=np.float64)
+        if i + 1 < len(layers):
+            a = act(a)
+    return a
 
 
 def check_model(model: dict) -> List[str]:

@@ -396,10 +396,8 @@ def pipeline(est, frame: Frame, path, ctx: Context) -> StepResult:
 def function_transformer(est, frame: Frame, path, ctx: Context) -> StepResult:
     if est.func is None:
         return {"kind": "passthrough"}, Frame([c.same() for c in frame.cols], named=frame.named)
-    fname = getattr(est.func, "__qualname__", repr(est.func))
-    raise UnsupportedError(path, "FunctionTransformer",
-                           f"option func={fname} is not supported (arbitrary Python functions "
-                           "cannot be exported)", option="func")
+    from .functions import function_transformer as to_expressions
+    return to_expressions(est, frame, path, ctx)
 
 
 _TRANSFORMS: Optional[Dict[type, Callable]] = None
@@ -425,6 +423,8 @@ def transforms_table() -> Dict[type, Callable]:
             skpipe.FeatureUnion: feature_union,
             pp.FunctionTransformer: function_transformer,
         }
+        from . import features
+        _TRANSFORMS.update(features.table())
     return _TRANSFORMS
 
 

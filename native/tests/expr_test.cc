@@ -1,0 +1,222 @@
+// Feature expressions (docs/expressions.md): values, IEEE edge cases, strings, and every load
+// error class (malformed, unknown names, type errors, limits).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_util.h"
+
+namespace kiln_test {
+namespace {
+
+using kiln::ErrorCode;
+
+const char* kInputs =
+    R"([{"name": "a", "type": "number", "nullable": true},
+        {"name": "b", "type": "number", "nullable": true},
+        {"name": "colour", "type": "category", "dtype": "string", "nullable": true}])";
+
+// Minimal JSON string quoting for test sources (quotes and backslashes).
+std::string JsonQuote(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    q += c;
+  }
+  return q + "\"";
+}
+
+Spec ExprSpec(const std::string& expr, const char* inputs = kInputs) {
+  Spec s;
+  s.inputs = inputs;
+  s.transform = std::string(R"({"kind": "expressions", "outputs": [{"name": "f", "expr": )") +
+                JsonQuote(expr) + "}]}";
+  return s;
+}
+
+
+double Code(const kiln::Model& m, const std::string& s) {
+  const auto& vocab = m.inputs()[2].vocabulary;
+  for (size_t k = 0; k < vocab.size(); ++k) {
+    if (vocab[k] == s) return static_cast<double>(k);
+  }
+  return kiln::kUnknownCategory;
+}
+
+double Eval(const std::string& expr, double a, double b = 0.0, double colour = kNaN) {
+  auto m = Load(ExprSpec(expr));
+  return Frame(*m, {a, b, colour})[0];
+}
+
+TEST(Expr, Arithmetic) {
+  EXPECT_EQ(Eval("a + b * 2", 1, 3), 7.0);
+  EXPECT_EQ(Eval("(a + b) * 2", 1, 3), 8.0);
+  EXPECT_EQ(Eval("a - b - 1", 10, 3), 6.0);  // left to right
+  EXPECT_EQ(Eval("a / b / 2", 12, 3), 2.0);
+  EXPECT_EQ(Eval("-a * -b", 2, 3), 6.0);
+  EXPECT_EQ(Eval("--a", 2), 2.0);
+  EXPECT_EQ(Eval("1.5e2 + .5", 0), 150.5);
+  volatile double x = 0.1, y = 0.7;
+  EXPECT_EQ(Eval("a / b", 0.1, 0.7), x / y);  // one IEEE division, no reassociation
+}
+
+TEST(Expr, Functions) {
+  EXPECT_EQ(Eval("log(a)", 2), std::log(2.0));
+  EXPECT_EQ(Eval("log1p(a)", 1e-10), std::log1p(1e-10));
+  EXPECT_EQ(Eval("exp(a)", 0.5), std::exp(0.5));
+  EXPECT_EQ(Eval("sqrt(a)", 2), std::sqrt(2.0));
+  EXPECT_EQ(Eval("abs(a)", -3), 3.0);
+  EXPECT_EQ(Eval("square(a)", -3), 9.0);
+  EXPECT_EQ(Eval("pow(a, b)", 2, 10), 1024.0);
+  EXPECT_EQ(Eval("min(a, b, 0)", 2, 1), 0.0);
+  EXPECT_EQ(Eval("max(a, b)", 2, 5), 5.0);
+  EXPECT_EQ(Eval("clip(a, 0, 1)", 5), 1.0);
+  EXPECT_EQ(Eval("clip(a, 0, 1)", -5), 0.0);
+  EXPECT_EQ(Eval("if(a > b, a, b)", 2, 5), 5.0);
+  EXPECT_EQ(Eval("if(a, 10, 20)", 0), 20.0);
+}
+
+TEST(Expr, LogicAndComparisons) {
+  EXPECT_EQ(Eval("a > 1 and b < 1", 2, 0), 1.0);
+  EXPECT_EQ(Eval("a > 1 and b < 1", 2, 2), 0.0);
+  EXPECT_EQ(Eval("a > 1 or b < 1", 0, 0), 1.0);
+  EXPECT_EQ(Eval("not a == b", 1, 1), 0.0);
+  EXPECT_EQ(Eval("a >= 1", 1), 1.0);
+  EXPECT_EQ(Eval("a != 1", 1), 0.0);
+  EXPECT_EQ(Eval("a in (1, 2, -3)", -3), 1.0);
+  EXPECT_EQ(Eval("a not in (1, 2)", 3), 1.0);
+}
+
+TEST(Expr, DivisionByZeroAndDomainErrorsAreDefinedIEEEResults) {
+  EXPECT_EQ(Eval("a / b", 1, 0), kInf);
+  EXPECT_EQ(Eval("a / b", -1, 0), -kInf);
+  EXPECT_TRUE(std::isnan(Eval("a / b", 0, 0)));
+  EXPECT_EQ(Eval("log(a)", 0), -kInf);
+  EXPECT_TRUE(std::isnan(Eval("log(a)", -1)));
+  EXPECT_TRUE(std::isnan(Eval("sqrt(a)", -1)));
+  EXPECT_EQ(Eval("log1p(a)", -1), -kInf);
+  EXPECT_EQ(Eval("exp(a)", 1000), kInf);
+  EXPECT_EQ(Eval("pow(a, b)", 0, -1), kInf);
+  // Guarding a division is the expression's own business.
+  EXPECT_EQ(Eval("a / max(b, 1)", 6, 0), 6.0);
+  EXPECT_EQ(Eval("if(b == 0, 0, a / b)", 6, 0), 0.0);
+}
+
+TEST(Expr, NullPropagationAndDefaults) {
+  EXPECT_TRUE(std::isnan(Eval("a + 1", kNaN)));
+  EXPECT_TRUE(std::isnan(Eval("min(a, 1)", kNaN)));  // np.minimum propagates NaN
+  EXPECT_TRUE(std::isnan(Eval("max(1, a)", kNaN)));
+  EXPECT_TRUE(std::isnan(Eval("clip(a, 0, 1)", kNaN)));
+  EXPECT_EQ(Eval("is_null(a)", kNaN), 1.0);
+  EXPECT_EQ(Eval("is_null(a)", 0), 0.0);
+  EXPECT_EQ(Eval("coalesce(a, b, 7)", kNaN, kNaN), 7.0);
+  EXPECT_EQ(Eval("coalesce(a, b, 7)", kNaN, 2), 2.0);
+  EXPECT_EQ(Eval("a == a", kNaN), 0.0);  // IEEE: NaN is unequal to itself
+  EXPECT_EQ(Eval("a != 1", kNaN), 1.0);
+  EXPECT_EQ(Eval("a < 1", kNaN), 0.0);
+  EXPECT_EQ(Eval("if(a, 1, 2)", kNaN), 1.0);  // NaN is truthy, as bool(nan) and np.where
+  EXPECT_EQ(Eval("not a", kNaN), 0.0);
+}
+
+TEST(Expr, StringCategoriesResolveToVocabularyCodesAtLoad) {
+  auto m = Load(ExprSpec("colour == \"red\""));
+  const double red = Code(*m, "red");
+  ASSERT_GE(red, 0.0);  // the literal was added to the input's vocabulary
+  EXPECT_EQ(Frame(*m, {0, 0, red})[0], 1.0);
+  EXPECT_EQ(Frame(*m, {0, 0, kiln::kUnknownCategory})[0], 0.0);
+  EXPECT_EQ(Frame(*m, {0, 0, kNaN})[0], 0.0);
+
+  auto in = Load(ExprSpec("colour in ('red', \"blue\")"));
+  EXPECT_EQ(Frame(*in, {0, 0, Code(*in, "blue")})[0], 1.0);
+  EXPECT_EQ(Frame(*in, {0, 0, kiln::kUnknownCategory})[0], 0.0);
+  auto not_in = Load(ExprSpec("colour not in ('red')"));
+  EXPECT_EQ(Frame(*not_in, {0, 0, kNaN})[0], 1.0);
+  auto ne = Load(ExprSpec("'red' != colour"));
+  EXPECT_EQ(Frame(*ne, {0, 0, Code(*ne, "red")})[0], 0.0);
+  auto null = Load(ExprSpec("is_null(colour)"));
+  EXPECT_EQ(Frame(*null, {0, 0, kNaN})[0], 1.0);
+}
+
+TEST(Expr, QuotedAndPositionalColumns) {
+  const char* inputs = R"([{"name": "mean radius", "type": "number", "nullable": false},
+                            {"name": "x", "type": "number", "nullable": false}])";
+  EXPECT_EQ(Frame(*Load(ExprSpec("`mean radius` * 2 + $1", inputs)), {3, 1})[0], 7.0);
+}
+
+TEST(Expr, SeveralOutputsAfterAnotherStepByPosition) {
+  Spec s;
+  s.inputs = NumberInputs({"a", "b"});
+  s.transform = R"j({"kind": "pipeline", "steps": [
+      {"kind": "standard_scaler", "mean": [1, 1], "scale": [2, 2]},
+      {"kind": "expressions", "outputs": [{"name": "p", "expr": "$0 * $1"}, {"name": "q", "expr": "log1p(abs($1))"}]}]})j";
+  Probe(s, 2);
+  auto m = Load(s);
+  EXPECT_EQ(Frame(*m, {5, 3}), (std::vector<double>{2.0, std::log1p(1.0)}));
+}
+
+TEST(ExprLoad, Malformed) {
+  for (const char* bad : {"a +", "(a", "a b", "max(a,", "a = 1", "1..2", "2e", "a < b < 1", "'open", "a ? 1",
+                          "not", "a in 1", "a in ()", "$", "\xC3\xA9"}) {
+    ExpectLoadError(ExprSpec(bad), ErrorCode::kModelInvalid, "transform.outputs[0].expr: at character");
+  }
+  ExpectLoadError(ExprSpec("a +"), ErrorCode::kModelInvalid, "at character 4: expected a number");
+  ExpectLoadError(ExprSpec("a < b < 1"), ErrorCode::kModelInvalid, "cannot be chained");
+}
+
+TEST(ExprLoad, UnknownNames) {
+  ExpectLoadError(ExprSpec("a + nope"), ErrorCode::kModelInvalid, "at character 5: unknown column 'nope' (known: a, b, colour)");
+  ExpectLoadError(ExprSpec("lg(a)"), ErrorCode::kModelInvalid, "unknown function 'lg'");
+  ExpectLoadError(ExprSpec("$3"), ErrorCode::kModelInvalid, "column $3 does not exist");
+  ExpectLoadError(ExprSpec("log(a, b)"), ErrorCode::kModelInvalid, "log() takes 1 argument, got 2");
+  ExpectLoadError(ExprSpec("min(a)"), ErrorCode::kModelInvalid, "min() takes at least 2 arguments, got 1");
+  Spec s;
+  s.inputs = NumberInputs({"a"});
+  s.transform = R"({"kind": "pipeline", "steps": [{"kind": "max_abs_scaler", "scale": [1]},
+                   {"kind": "expressions", "outputs": [{"name": "f", "expr": "a"}]}]})";
+  ExpectLoadError(s, ErrorCode::kModelInvalid, "have no names; refer to them as $0..$0");
+}
+
+TEST(ExprLoad, TypeErrors) {
+  ExpectLoadError(ExprSpec("colour + 1"), ErrorCode::kModelInvalid, "column 'colour' is a string category column");
+  ExpectLoadError(ExprSpec("colour == 1"), ErrorCode::kModelInvalid, "compare it with a string literal");
+  ExpectLoadError(ExprSpec("a == 'red'"), ErrorCode::kModelInvalid, "one side must be a string category column");
+  ExpectLoadError(ExprSpec("colour < 'red'"), ErrorCode::kModelInvalid, "only be compared with == and !=");
+  ExpectLoadError(ExprSpec("colour in (1, 2)"), ErrorCode::kModelInvalid, "must hold strings");
+  ExpectLoadError(ExprSpec("a in ('x')"), ErrorCode::kModelInvalid, "the list must hold numbers");
+  ExpectLoadError(ExprSpec("'red'"), ErrorCode::kModelInvalid, "is not a number");
+  ExpectLoadError(ExprSpec("colour"), ErrorCode::kModelInvalid, "string category column");
+}
+
+TEST(ExprLoad, Limits) {
+  std::string deep(200, '(');
+  deep += "a" + std::string(200, ')');
+  ExpectLoadError(ExprSpec(deep), ErrorCode::kModelLimit, "nests deeper than the limit of 64");
+  ExpectLoadError(ExprSpec(std::string(10000, '-') + "a"), ErrorCode::kModelLimit, "nests deeper");
+  std::string ok(60, '(');
+  ok += "a" + std::string(60, ')');
+  EXPECT_EQ(Frame(*Load(ExprSpec(ok)), {4, 0, kNaN})[0], 4.0);
+  std::string sum = "a";  // long flat chains are not nesting
+  for (int i = 0; i < 2000; ++i) sum += " + a";
+  EXPECT_EQ(Frame(*Load(ExprSpec(sum)), {1, 0, kNaN})[0], 2001.0);
+  ExpectLoadError(ExprSpec(std::string(20000, ' ') + "a"), ErrorCode::kModelLimit, "more than the limit of 16384");
+}
+
+TEST(ExprLoad, StepShape) {
+  Spec s;
+  s.transform = R"({"kind": "expressions", "outputs": []})";
+  ExpectLoadError(s, ErrorCode::kModelInvalid, "transform.outputs: needs at least one output");
+  s.transform = R"({"kind": "expressions", "outputs": [{"name": "f", "expr": 1}]})";
+  ExpectLoadError(s, ErrorCode::kModelSchema, "transform.outputs[0].expr");
+  s.transform = R"({"kind": "expressions", "outputs": [{"name": "f", "exp": "x"}]})";
+  ExpectLoadError(s, ErrorCode::kModelSchema, "unknown key");
+}
+
+TEST(ExprLoad, HostileSourcesLoadOrFailCleanly) {
+  for (const char* src : {"((((", "))))", "a in (", "`", "``", "\"\\q\"", "1e999", "$99999999999",
+                          "max(,)", "if()", "not not not a", "- - - -", "a not b", "a not in", "`a` (1)"}) {
+    LoadsOrFailsCleanly(ModelJson(ExprSpec(src)));
+  }
+}
+
+}  // namespace
+}  // namespace kiln_test
