@@ -6,6 +6,8 @@ integer-coded categorical column (derived from the data, so the trees split on i
 They are registered into datasets.ALL on import. cases.py appends CASES to its list.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import sklearn
@@ -57,6 +59,19 @@ datasets.ALL.update({"breast_cancer_nan_cat": breast_cancer_nan_cat, "wine_nan_c
                      "diabetes_nan_cat": diabetes_nan_cat})
 
 
+def _lightgbm_names(name):
+    """Dataset `name` with LightGBM's feature names (whitespace -> "_"): LightGBM renames the
+    columns it is fitted on, and a model's inputs carry the names it was fitted with."""
+    def load():
+        X, y = datasets.ALL[name]()
+        return X.rename(columns=lambda c: re.sub(r"\s", "_", str(c))), y
+    return load
+
+
+for _name in ["breast_cancer", "iris", "diabetes", "breast_cancer_nan_cat", "wine_nan_cat", "diabetes_nan_cat"]:
+    datasets.ALL[_name + "_lgbm_names"] = _lightgbm_names(_name)
+
+
 _WIDTH = {"breast_cancer_nan_cat": 30, "wine_nan_cat": 13, "diabetes_nan_cat": 10}  # features before CAT
 
 
@@ -82,6 +97,29 @@ def _ordinal_then_hgb(make, **kw):
     return Pipeline([("prep", prep), ("hgb", make(categorical_features=[0, 1], random_state=SEED, **kw))])
 
 
+def _lightgbm(kind, **kw):
+    """LGBMClassifier / LGBMRegressor (requirements/sklearn-latest.txt only)."""
+    try:
+        import lightgbm
+    except ImportError:
+        raise ValueError("lightgbm is not installed in this environment")
+    return getattr(lightgbm, kind)(random_state=SEED, verbose=-1, n_jobs=1, **kw)
+
+
+def _lightgbm_cat(dataset, kind, **kw):
+    def build():
+        est = _lightgbm(kind, **kw)
+        fit = est.fit
+        est.fit = lambda X, y, **f: fit(X, y, categorical_feature=[_WIDTH[dataset]], **f)
+        return est
+    return build
+
+
+def _lightgbm_pipeline(kind, **kw):
+    prep = ColumnTransformer([("cat", OrdinalEncoder(), ["sex", "bmi_band"])], remainder="passthrough")
+    return Pipeline([("prep", prep), ("lgbm", _lightgbm(kind, **kw))])
+
+
 CASES = [
     ("breast_cancer_hist_gb", "breast_cancer", lambda: HistGradientBoostingClassifier(max_iter=80, random_state=SEED)),
     ("iris_hist_gb", "iris", lambda: HistGradientBoostingClassifier(max_iter=40, random_state=SEED)),
@@ -98,4 +136,18 @@ CASES = [
     ("mixed_regression_ordinal_hist_gb", "mixed_regression",
      lambda: _ordinal_then_hgb(HistGradientBoostingRegressor, max_iter=60)),
     ("mixed_strings_hist_gb", "mixed", _strings_native),
+    # LightGBM
+    ("breast_cancer_lightgbm", "breast_cancer_lgbm_names", lambda: _lightgbm("LGBMClassifier", n_estimators=60)),
+    ("iris_lightgbm", "iris_lgbm_names", lambda: _lightgbm("LGBMClassifier", n_estimators=30, min_child_samples=5)),
+    ("diabetes_lightgbm", "diabetes_lgbm_names", lambda: _lightgbm("LGBMRegressor", n_estimators=60)),
+    ("breast_cancer_nan_cat_lightgbm", "breast_cancer_nan_cat_lgbm_names",
+     _lightgbm_cat("breast_cancer_nan_cat", "LGBMClassifier", n_estimators=60, min_data_per_group=10, cat_smooth=1)),
+    ("wine_nan_cat_lightgbm", "wine_nan_cat_lgbm_names",
+     _lightgbm_cat("wine_nan_cat", "LGBMClassifier", n_estimators=40, min_child_samples=5, min_data_per_group=5,
+                   cat_smooth=1)),
+    ("diabetes_nan_cat_lightgbm", "diabetes_nan_cat_lgbm_names",
+     _lightgbm_cat("diabetes_nan_cat", "LGBMRegressor", n_estimators=60, min_data_per_group=10, cat_smooth=1)),
+    ("mixed_lightgbm_pipeline", "mixed", lambda: _lightgbm_pipeline("LGBMClassifier", n_estimators=40)),
+    ("mixed_regression_lightgbm_pipeline", "mixed_regression",
+     lambda: _lightgbm_pipeline("LGBMRegressor", n_estimators=40)),
 ]

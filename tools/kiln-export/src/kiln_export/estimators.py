@@ -138,7 +138,7 @@ def estimators_table() -> Dict[type, Callable]:
     global _ESTIMATORS
     if _ESTIMATORS is None:
         from sklearn import linear_model as lm, svm
-        from . import hist_gb, trees
+        from . import hist_gb, lgbm, trees
         table = {
             lm.LogisticRegression: logistic_regression,
             lm.LogisticRegressionCV: logistic_regression,
@@ -161,6 +161,7 @@ def estimators_table() -> Dict[type, Callable]:
         }
         table.update(trees.table())
         table.update(hist_gb.table())
+        table.update(lgbm.table())
         from . import naive_bayes, neural
         table.update(naive_bayes.table())
         table.update(neural.table())

@@ -14,6 +14,7 @@ placed first, then the other columns); it is exported as a transform step before
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -147,12 +148,8 @@ def _export(est, frame: Frame, path, ctx: Context, classifier: bool) -> EstResul
     return d, out
 
 
-def classifier(est, frame, path, ctx) -> EstResult:
-    return _export(est, frame, path, ctx, True)
-
-
-def regressor(est, frame, path, ctx) -> EstResult:
-    return _export(est, frame, path, ctx, False)
+classifier = functools.partial(_export, classifier=True)
+regressor = functools.partial(_export, classifier=False)
 
 
 def table():
