@@ -10,6 +10,7 @@
 
 #include "compile.h"
 #include "json_reader.h"
+#include "lightgbm_text.h"
 #include "model_impl.h"
 #include "spec_limits.h"
 
@@ -386,6 +387,7 @@ std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& 
     throw Error(ErrorCode::kModelLimit, "model text is " + std::to_string(text.size()) +
                                             " bytes, more than the limit of " + std::to_string(kMaxFileBytes));
   }
+  if (LooksLikeLightGbmText(text)) return LoadLightGbmText(text);
   Json root;
   try {
     root = ParseJson(text);
