@@ -30,6 +30,8 @@ with good and bad requests, model reloads and repository API calls for N minutes
   --sample-seconds N   RSS sampling period (default 10; 1 for runs under 2 minutes)
   --reload-seconds N   period of model reloads and repository API calls (default 5)
   --no-cache           serve with --no-cache (tells cache fill from other memory growth)
+  --cache-max-entries N  serve with this per-version cache bound (default: the server's, 10000);
+                       a bound reached during warm-up makes a flat RSS after it mean no leak
   --report FILE        also write the Markdown report to FILE
   --json FILE          also write the raw figures as JSON to FILE
   -h, --help           this text
@@ -49,6 +51,7 @@ function parseOptions(argv) {
       'sample-seconds': { type: 'string' },
       'reload-seconds': { type: 'string', default: '5' },
       'no-cache': { type: 'boolean', default: false },
+      'cache-max-entries': { type: 'string' },
       report: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -69,6 +72,7 @@ function parseOptions(argv) {
     sampleSeconds: values['sample-seconds'] === undefined ? (minutes < 2 ? 1 : 10) : number('sample-seconds', 0.5, 600),
     reloadSeconds: number('reload-seconds', 0.5, 600),
     cache: !values['no-cache'],
+    cacheMaxEntries: values['cache-max-entries'] === undefined ? null : Math.round(number('cache-max-entries', 1, 100_000_000)),
     report: values.report ?? null,
     json: values.json ?? null,
   };
@@ -157,9 +161,10 @@ class LogTally {
   }
 }
 
-async function startServer(models, workers, token, logs, cache) {
+async function startServer(models, workers, token, logs, cache, cacheMaxEntries) {
   const args = [path.join(root, 'dist', 'cli.js'), 'serve', '--models', models, '--host', '127.0.0.1', '--port', '0', '--workers', String(workers), '--poll', '500', '--log-level', 'info'];
   if (!cache) args.push('--no-cache');
+  if (cacheMaxEntries !== null) args.push('--cache-max-entries', String(cacheMaxEntries));
   const child = spawn(process.execPath, args, { env: { ...process.env, KILN_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let text = '';
@@ -284,14 +289,17 @@ function buildMix(token) {
     });
     return { records, expected: null };
   };
-  const checkRecords = (expected, tol) => (res) => {
+  // Every answer: the right number of rows; unperturbed rows: sklearn's answers.
+  const checkRecords = (expected, rows, tol) => (res) => {
     const body = JSON.parse(res.text);
     const preds = Array.isArray(body) ? body : body.predictions ?? [body];
+    if (preds.length !== rows) return `expected ${rows} predictions, got ${preds.length}`;
     return expected ? samePredictions(preds, expected, tol) : null;
   };
   const checkV2 = (expected, rows, tol) => (res) => {
     const body = JSON.parse(res.text);
-    if (!Array.isArray(body.outputs)) return 'no outputs';
+    if (!Array.isArray(body.outputs) || body.outputs.length === 0) return 'no outputs';
+    if (body.outputs.some((o) => o.shape[0] !== rows)) return `expected ${rows} rows in every output`;
     return expected ? samePredictions(v2ToPredictions(body, rows), expected, tol) : null;
   };
 
@@ -322,7 +330,7 @@ function buildMix(token) {
       const m = models[name];
       const { records, expected } = chooseRows(rng, m, unique);
       const versioned = rng() < 0.2 ? '/versions/1' : '';
-      return { method: 'POST', path: `/v1/models/${name}${versioned}:predict`, body: { instances: records }, check: checkRecords(expected, m.tolerance) };
+      return { method: 'POST', path: `/v1/models/${name}${versioned}:predict`, body: { instances: records }, check: checkRecords(expected, records.length, m.tolerance) };
     }],
     // Friendly route: one record or an array.
     [10, 'friendly predict', (rng, unique) => {
@@ -330,7 +338,7 @@ function buildMix(token) {
       const m = models[name];
       const { records, expected } = chooseRows(rng, m, unique);
       const one = records.length === 1 && rng() < 0.5;
-      return { method: 'POST', path: `/models/${name}/predict`, body: one ? records[0] : records, check: checkRecords(expected, m.tolerance) };
+      return { method: 'POST', path: `/models/${name}/predict`, body: one ? records[0] : records, check: checkRecords(expected, records.length, m.tolerance) };
     }],
     // A model with two versions, by version and latest.
     [3, 'v2 versioned model', (rng, unique) => {
@@ -460,7 +468,7 @@ async function soak(options) {
   const logs = new LogTally();
   const startedAt = new Date();
   const load0 = os.loadavg();
-  const server = await startServer(repo.models, options.workers, token, logs, options.cache);
+  const server = await startServer(repo.models, options.workers, token, logs, options.cache, options.cacheMaxEntries);
   const base = server.url;
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const { good, bad, auth } = buildMix(token);
@@ -504,7 +512,15 @@ async function soak(options) {
         // the connection, which the client may see as a reset instead of the 413.
         const acceptable = res.status === expected || (req.own && res.status === 0 && /ECONNRESET|EPIPE/.test(res.error));
         if (!acceptable) fail(`bad request "${kind}" answered ${res.status || res.error} (expected ${expected}): ${res.text?.slice(0, 200) ?? ''}`);
-        else if (res.status !== 0 && !(JSON.parse(res.text).error?.length > 0)) fail(`bad request "${kind}" answered without an error message`);
+        else if (res.status !== 0) {
+          let body = {};
+          try {
+            body = JSON.parse(res.text);
+          } catch {
+            // reported below as an answer without a message and code
+          }
+          if (!(body.error?.length > 0) || !/^KILN_[A-Z_]+$/.test(body.code ?? '')) fail(`bad request "${kind}" answered without an error message and code: ${res.text.slice(0, 200)}`);
+        }
         continue;
       }
       const [, kind, make] = pickGood(rng);
@@ -694,7 +710,7 @@ function markdown(r) {
   const lines = [];
   lines.push(`# Soak: kiln serve, ${f(r.elapsedSeconds / 60, 1)} minutes`);
   lines.push('');
-  lines.push(`Started ${r.startedAt}. Command: \`npm run soak -- --minutes ${r.options.minutes}${r.options.cache ? '' : ' --no-cache'}\` (concurrency ${r.options.concurrency}, ${r.options.workers} workers, reload/admin action every ${r.options.reloadSeconds} s, RSS sampled every ${r.options.sampleSeconds} s).`);
+  lines.push(`Started ${r.startedAt}. Command: \`npm run soak -- --minutes ${r.options.minutes}${r.options.cache ? '' : ' --no-cache'}${r.options.cacheMaxEntries === null ? '' : ` --cache-max-entries ${r.options.cacheMaxEntries}`}\` (concurrency ${r.options.concurrency}, ${r.options.workers} workers, reload/admin action every ${r.options.reloadSeconds} s, RSS sampled every ${r.options.sampleSeconds} s).`);
   lines.push(`Machine: ${r.machine.cpus} vCPUs (${r.machine.model}), node ${r.machine.node}, nice ${r.machine.nice}; load average ${r.machine.loadavgStart.map((x) => f(x, 2)).join(' ')} at the start, ${r.machine.loadavgEnd.map((x) => f(x, 2)).join(' ')} at the end. The load generator runs on the same cores as the server, and the machine is shared with other jobs: read req/s as a floor, not as the server's throughput.`);
   lines.push('');
   lines.push(`**Verdict: ${ok ? 'PASS' : 'FAIL'}** — ${r.fiveXX.count} responses 5xx, ${r.failures.count} failed good requests or unexpected answers to bad ones, workers seen ${r.workers.seen.length} for ${r.workers.initial} started.`);

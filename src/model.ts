@@ -51,6 +51,7 @@ export class Model {
   readonly #decoder: OutputDecoder;
   readonly #row: Float64Array;
   readonly #out: Float64Array;
+  readonly #predictRow: () => void;
   #batchIn = new Float64Array(0);
   #batchOut = new Float64Array(0);
 
@@ -75,12 +76,13 @@ export class Model {
     this.#decoder = new OutputDecoder(info, classes);
     this.#row = new Float64Array(this.#encoder.width);
     this.#out = new Float64Array(this.outputWidth);
+    this.#predictRow = handle.bindRow(this.#row, this.#out);
   }
 
   /** Predicts one record. Errors carry `feature` and `row: 0`. */
   predict(record: FeatureRecord): Prediction {
-    this.#encoder.encode(record, this.#row, 0);
-    this.#native.predictInto(this.#row, 1, this.#out);
+    if (!this.#encoder.encodeFast(record, this.#row)) this.#encoder.encode(record, this.#row, 0);
+    this.#predictRow();
     return this.#decoder.decode(this.#out, 0);
   }
 

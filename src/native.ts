@@ -46,6 +46,12 @@ export interface NativeModel {
   predictInto(input: InputMatrix, nRows: number, out: Float64Array): void;
   /** The same on the thread pool; resolves with `out`. */
   predictAsync(input: InputMatrix, nRows: number, out: Float64Array): Promise<Float64Array>;
+  /**
+   * Binds a one-row input (inputs.length doubles) and output (outputWidth doubles) once; the returned
+   * function predicts row -> out synchronously with no argument handling. Neither array may be
+   * detached afterwards.
+   */
+  bindRow(row: Float64Array, out: Float64Array): () => void;
 }
 
 export interface NativeBinding {

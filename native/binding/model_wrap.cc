@@ -7,6 +7,7 @@
 #include "load_worker.h"
 #include "predict_args.h"
 #include "predict_worker.h"
+#include "row_predictor.h"
 
 namespace kiln_binding {
 namespace {
@@ -73,6 +74,8 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Value(
           "predictAsync", Napi::Function::New<Dispatch<&ModelWrap::PredictAsync>>(env, "predictAsync"),
           napi_default_method),
+      Napi::PropertyDescriptor::Value("bindRow", Napi::Function::New<Dispatch<&ModelWrap::BindRow>>(env, "bindRow"),
+                                      napi_default_method),
   });
   GetAddonData(env).model_constructor = Napi::Persistent(constructor);
   exports.Set("Model", constructor);
@@ -179,5 +182,7 @@ Napi::Value ModelWrap::PredictAsync(const Napi::CallbackInfo& info) {
   worker->Queue();
   return promise;
 }
+
+Napi::Value ModelWrap::BindRow(const Napi::CallbackInfo& info) { return kiln_binding::BindRow(info, model_); }
 
 }  // namespace kiln_binding

@@ -35,6 +35,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value PredictInto(const Napi::CallbackInfo& info);
   // predictAsync(input, nRows, out): Promise<out>, on the thread pool.
   Napi::Value PredictAsync(const Napi::CallbackInfo& info);
+  // bindRow(row, out) -> predictRow(): see row_predictor.h.
+  Napi::Value BindRow(const Napi::CallbackInfo& info);
 
   // Prototype methods go through Dispatch, which checks the type tag of `this` before unwrapping
   // it, so a method borrowed onto a foreign object throws a KilnError instead of misreading it.

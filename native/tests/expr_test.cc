@@ -56,6 +56,8 @@ TEST(Expr, Arithmetic) {
   EXPECT_EQ(Eval("-a * -b", 2, 3), 6.0);
   EXPECT_EQ(Eval("--a", 2), 2.0);
   EXPECT_EQ(Eval("1.5e2 + .5", 0), 150.5);
+  EXPECT_EQ(Eval("a + 1e-999", 2), 2.0);  // underflows to 0, as Python's float("1e-999")
+  EXPECT_EQ(Eval("a * 5e-324", 1), 5e-324);
   volatile double x = 0.1, y = 0.7;
   EXPECT_EQ(Eval("a / b", 0.1, 0.7), x / y);  // one IEEE division, no reassociation
 }
@@ -161,6 +163,7 @@ TEST(ExprLoad, Malformed) {
   }
   ExpectLoadError(ExprSpec("a +"), ErrorCode::kModelInvalid, "at character 4: expected a number");
   ExpectLoadError(ExprSpec("a < b < 1"), ErrorCode::kModelInvalid, "cannot be chained");
+  ExpectLoadError(ExprSpec("a + 1e999"), ErrorCode::kModelInvalid, "at character 5: number out of range");
 }
 
 TEST(ExprLoad, UnknownNames) {
@@ -216,6 +219,32 @@ TEST(ExprLoad, HostileSourcesLoadOrFailCleanly) {
                           "max(,)", "if()", "not not not a", "- - - -", "a not b", "a not in", "`a` (1)"}) {
     LoadsOrFailsCleanly(ModelJson(ExprSpec(src)));
   }
+}
+
+TEST(ExprLoad, RandomTokenSoupLoadsOrFailsCleanlyAndRunsOnHostileRows) {
+  // Deterministic token soup: every source must load or throw kiln::Error, and a loaded one must
+  // run on rows of zeros, NaN, +-inf, unseen codes and huge values without failing.
+  const char* toks[] = {"a", "b", "colour", "$0", "$2", "$9", "1", "0", "-", "+", "*", "/", "(", ")", ",",
+                        "==", "!=", "<", ">=", "and", "or", "not", "in", "'red'", "\"blue\"", "if", "min",
+                        "max", "clip", "log", "pow", "is_null", "coalesce", "1e308", ".5", "`a`", "sqrt"};
+  const size_t n_toks = sizeof toks / sizeof toks[0];
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state; };
+  const std::vector<std::vector<double>> rows = {
+      {0, 0, 0}, {kNaN, kNaN, kNaN}, {kInf, -kInf, kiln::kUnknownCategory}, {1e308, -1e-308, 0}};
+  int loaded = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string src;
+    const size_t len = 1 + next() % 14;
+    for (size_t k = 0; k < len; ++k) src += std::string(k ? " " : "") + toks[next() % n_toks];
+    try {
+      auto m = Load(ExprSpec(src));
+      ++loaded;
+      for (const auto& r : rows) Frame(*m, r);
+    } catch (const kiln::Error&) {
+    }
+  }
+  EXPECT_GT(loaded, 50);  // the soup reaches the code generator and the kernel, not only the parser
 }
 
 }  // namespace

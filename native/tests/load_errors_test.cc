@@ -189,8 +189,8 @@ TEST(LoadErrors, DeepTreeDoesNotRecurse) {
 
 TEST(LoadErrors, UnknownKinds) {
   Spec s;
-  s.transform = R"({"kind": "polynomial_features", "degree": 2})";
-  ExpectLoadError(s, ErrorCode::kModelUnsupported, "transform.kind: unknown step kind 'polynomial_features'");
+  s.transform = R"({"kind": "spline_transformer", "degree": 2})";
+  ExpectLoadError(s, ErrorCode::kModelUnsupported, "transform.kind: unknown step kind 'spline_transformer'");
   s = Spec{};
   s.estimator = R"({"kind": "svm"})";
   ExpectLoadError(s, ErrorCode::kModelUnsupported, "estimator.kind: unknown estimator kind 'svm'");

@@ -422,6 +422,10 @@ export class ModelRepository {
     const slot = this.#models.get(name);
     if (slot) slot.unloaded = false;
     await this.refresh(name);
+    // A repository (or model directory) that cannot be read was not reloaded from: say so
+    // rather than report a load that did not happen. What was loaded keeps serving.
+    const unreadable = this.#scanError ?? this.#models.get(name)?.scanError ?? null;
+    if (unreadable !== null) throw new KilnError('KILN_MODEL_UNAVAILABLE', `cannot load model ${JSON.stringify(name)}: ${unreadable}`);
     const after = this.#models.get(name);
     if (!after) throw new KilnError('KILN_NOT_FOUND', `model ${JSON.stringify(name)} not found in repository ${path.basename(this.root)}`);
     this.get(name); // throws KILN_MODEL_UNAVAILABLE with the reason if nothing loaded

@@ -1,6 +1,5 @@
 """Parity cases for the transforms and estimators of issue 3 (KBinsDiscretizer,
-PolynomialFeatures, naive Bayes, MLP, nearest neighbours). Same shape as cases.CASES, which
-appends these."""
+PolynomialFeatures, naive Bayes, MLP). Same shape as cases.CASES, which appends these."""
 
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer

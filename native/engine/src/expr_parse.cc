@@ -10,6 +10,7 @@
 
 #if defined(__cpp_lib_to_chars) || (defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11)
 #include <charconv>
+#include <system_error>
 #define KILN_HAVE_FROM_CHARS_DOUBLE 1
 #endif
 
@@ -34,7 +35,11 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 double ParseDouble(const std::string& s) {
 #ifdef KILN_HAVE_FROM_CHARS_DOUBLE
   double v = 0.0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
+  // Out of range leaves v untouched; strtod then gives inf (refused by the caller) or the
+  // underflowed value, as Python's float() does.
+  if (std::from_chars(s.data(), s.data() + s.size(), v).ec == std::errc::result_out_of_range) {
+    v = std::strtod(s.c_str(), nullptr);
+  }
   return v;
 #else
   return std::strtod(s.c_str(), nullptr);  // token already validated; "C" locale assumed

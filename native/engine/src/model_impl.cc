@@ -1,7 +1,10 @@
 #include "model_impl.h"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 namespace kiln::internal {
@@ -35,6 +38,12 @@ void ModelImpl::Freeze() {
     raw_size_ = trees_.n_targets;
   }
   if (raw_size_ == 0) raw_size_ = 1;
+  tree_depths_.clear();
+  // The block walk's per-tree depths (sklearn's float32 trees; the other kinds run row_fn).
+  if (mode_ == Mode::kAverage || mode_ == Mode::kAverageMissing || mode_ == Mode::kBoost ||
+      mode_ == Mode::kBoostMissing) {
+    tree_depths_ = TreeDepths(trees_);
+  }
 }
 
 double ModelImpl::CategoryCode(size_t input, std::string_view value) const {
@@ -46,10 +55,12 @@ double ModelImpl::CategoryCode(size_t input, std::string_view value) const {
 
 std::unique_ptr<Workspace> ModelImpl::NewWorkspace() const {
   auto ws = std::make_unique<WorkspaceImpl>();
-  ws->scratch.assign(program_.n_slots, 0.0);
-  ws->feat.assign(features_.size(), 0.0);
-  ws->xf.assign(features_.size(), 0.0f);
-  ws->raw.assign(raw_size_, 0.0);
+  // Rows are prepared a block at a time (kTreeBlockRows >= kLinearBlockRows).
+  ws->scratch.assign(kTreeBlockRows * program_.n_slots, 0.0);
+  ws->feat.assign(kLinearBlockRows * features_.size(), 0.0);
+  // Trees score a block of rows at once: float32 features and scores for kTreeBlockRows rows.
+  ws->xf.assign(kTreeBlockRows * (features_.empty() ? 1 : features_.size()), 0.0f);
+  ws->raw.assign(kTreeBlockRows * raw_size_, 0.0);
   ws->est_tmp.assign(est_tmp_size_, 0.0);
   return ws;
 }
@@ -87,110 +98,190 @@ inline void ModelImpl::LoadRow(const T* row, size_t r, double* s) const {
   }
 }
 
-template <class T, class Eval>
-inline void ModelImpl::Loop(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws, const Eval& eval) const {
-  double* s = ws.scratch.data();
+template <class T>
+inline size_t ModelImpl::PrepareRows(const T* rows, size_t r0, size_t m, double* scratch,
+                                     std::exception_ptr& failure) const {
   const size_t n_in = inputs_.size();
-  const size_t width = output_width_;
+  const size_t ns = program_.n_slots;
+  size_t i = 0;
+  try {
+    for (; i < m; ++i) {
+      double* s = scratch + i * ns;
+      LoadRow(rows + (r0 + i) * n_in, r0 + i, s);
+      program_.Run(s, r0 + i, inputs_);
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  return i;
+}
+
+template <class T, class Eval>
+void ModelImpl::PredictRows(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws, const Eval& eval) const {
+  double* s = ws.scratch.data();
+  const uint32_t* fslots = features_.data();
+  const size_t nf = features_.size();
+  const size_t n_in = inputs_.size();
   for (size_t r = 0; r < n_rows; ++r) {
     LoadRow(rows + r * n_in, r, s);
     program_.Run(s, r, inputs_);
-    eval(s, ws, out + r * width);
+    const double* x = s + features_base_;
+    if (!features_contiguous_) {
+      double* buf = ws.feat.data();
+      for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
+      x = buf;
+    }
+    eval(x, ws, out + r * output_width_);
+  }
+}
+
+template <class T>
+void ModelImpl::PredictLinear(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const {
+  constexpr size_t B = kLinearBlockRows;
+  const size_t ns = program_.n_slots;
+  const size_t nf = features_.size();
+  const uint32_t* fslots = features_.data();
+  const size_t k = linear_.k;
+  const size_t width = output_width_;
+  double* raw = ws.raw.data();
+  for (size_t r0 = 0; r0 < n_rows; r0 += B) {
+    std::exception_ptr failure;
+    const size_t m = PrepareRows(rows, r0, n_rows - r0 < B ? n_rows - r0 : B, ws.scratch.data(), failure);
+    const double* x[B];
+    for (size_t i = 0; i < B; ++i) {
+      const double* s = ws.scratch.data() + (i < m ? i : 0) * ns;
+      if (features_contiguous_) {
+        x[i] = s + features_base_;
+      } else {
+        double* buf = ws.feat.data() + i * nf;
+        for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
+        x[i] = buf;
+      }
+    }
+    if (m == B) {
+      const double* c = linear_.coef.data();
+      for (size_t q = 0; q < k; ++q, c += nf) {
+        double sum[B];
+        for (size_t i = 0; i < B; ++i) sum[i] = 0.0;
+        for (size_t j = 0; j < nf; ++j) {
+          for (size_t i = 0; i < B; ++i) sum[i] += c[j] * x[i][j];
+        }
+        for (size_t i = 0; i < B; ++i) raw[i * k + q] = sum[i] + linear_.intercept[q];
+      }
+    } else {  // the last rows of a batch, or a single row
+      for (size_t i = 0; i < m; ++i) linear_.Raw(x[i], raw + i * k);
+    }
+    for (size_t i = 0; i < m; ++i) head_.Write(raw + i * k, out + (r0 + i) * width);
+    if (failure) std::rethrow_exception(failure);  // after writing the rows before the bad one
+  }
+}
+
+template <class T, bool kMissing, class Agg>
+void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const {
+  constexpr size_t B = kTreeBlockRows;
+  const uint32_t* fslots = features_.data();
+  const size_t nf = features_.size();
+  const size_t stride = nf == 0 ? 1 : nf;
+  const size_t ns = program_.n_slots;
+  const size_t nt = trees_.n_targets;
+  const size_t width = output_width_;
+  float* xb = ws.xf.data();
+  double* acc = ws.raw.data();
+  for (size_t r0 = 0; r0 < n_rows; r0 += B) {
+    std::exception_ptr failure;
+    const size_t m = PrepareRows(rows, r0, n_rows - r0 < B ? n_rows - r0 : B, ws.scratch.data(), failure);
+    bool any_nan = false;
+    for (size_t i = 0; i < m; ++i) {
+      const double* s = ws.scratch.data() + i * ns;
+      float* x = xb + i * stride;
+      for (size_t j = 0; j < nf; ++j) {
+        x[j] = static_cast<float>(s[fslots[j]]);
+        any_nan |= x[j] != x[j];
+      }
+    }
+    // NaN routing only matters for rows that hold a NaN; the plain walk is cheaper.
+    const bool missing = kMissing && any_nan;
+    if (m == B) {
+      if (missing) {
+        ScoreBlock<true, Agg>(trees_, tree_depths_.data(), xb, stride, acc);
+      } else {
+        ScoreBlock<false, Agg>(trees_, tree_depths_.data(), xb, stride, acc);
+      }
+    } else {  // the last rows of a batch, or a single row: one row at a time, trees interleaved
+      for (size_t i = 0; i < m; ++i) {
+        if (missing) {
+          ScoreRow<true, Agg>(trees_, tree_depths_.data(), xb + i * stride, acc + i * nt);
+        } else {
+          ScoreRow<false, Agg>(trees_, tree_depths_.data(), xb + i * stride, acc + i * nt);
+        }
+      }
+    }
+    for (size_t i = 0; i < m; ++i) {
+      const double* a = acc + i * nt;
+      double* o = out + (r0 + i) * width;
+      if constexpr (std::is_same_v<Agg, BoostAgg>) {
+        head_.Write(a, o);
+      } else if (task_ == Task::kRegression) {
+        o[0] = a[0];
+      } else {
+        o[0] = static_cast<double>(ArgMax(a, nt));
+        if (probabilities_) std::copy(a, a + nt, o + 1);
+      }
+    }
+    if (failure) std::rethrow_exception(failure);  // after writing the rows before the bad one
   }
 }
 
 template <class T>
 void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& wsb) const {
   auto* ws = dynamic_cast<WorkspaceImpl*>(&wsb);
-  if (ws == nullptr || ws->scratch.size() < program_.n_slots || ws->feat.size() < features_.size() ||
-      ws->xf.size() < features_.size() || ws->raw.size() < raw_size_ || ws->est_tmp.size() < est_tmp_size_) {
+  if (ws == nullptr || ws->scratch.size() < kTreeBlockRows * program_.n_slots ||
+      ws->feat.size() < kLinearBlockRows * features_.size() ||
+      ws->xf.size() < kTreeBlockRows * features_.size() || ws->raw.size() < kTreeBlockRows * raw_size_ ||
+      ws->est_tmp.size() < est_tmp_size_) {
     throw Error(ErrorCode::kInputShape, "the workspace was not made by this model's NewWorkspace()");
   }
   if (n_rows == 0) return;
   if (rows == nullptr || out == nullptr) throw Error(ErrorCode::kInputShape, "null row or output buffer");
 
-  const uint32_t* fslots = features_.data();
-  const size_t nf = features_.size();
-  auto gather_f = [fslots, nf](const double* s, float* xf) {
-    for (size_t j = 0; j < nf; ++j) xf[j] = static_cast<float>(s[fslots[j]]);
-  };
-  // Estimator features as one contiguous double row (the scratch itself when already contiguous).
-  auto gather_d = [this, fslots, nf](const double* s, double* buf) -> const double* {
-    if (features_contiguous_) return s + features_base_;
-    for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
-    return buf;
-  };
-  auto average_out = [this](const double* acc, double* o) {
-    if (task_ == Task::kRegression) {
-      o[0] = acc[0];
-      return;
-    }
-    o[0] = static_cast<double>(ArgMax(acc, trees_.n_targets));
-    if (probabilities_) {
-      for (uint32_t k = 0; k < trees_.n_targets; ++k) o[1 + k] = acc[k];
-    }
-  };
-
   switch (mode_) {
     case Mode::kLinear:
-      Loop(rows, n_rows, out, *ws, [this, fslots, nf](const double* s, WorkspaceImpl& w, double* o) {
-        const double* x = s + features_base_;
-        if (!features_contiguous_) {
-          double* buf = w.feat.data();
-          for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
-          x = buf;
-        }
-        linear_.Raw(x, w.raw.data());
-        head_.Write(w.raw.data(), o);
-      });
+      PredictLinear(rows, n_rows, out, *ws);
       break;
     case Mode::kAverage:
-      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
-        gather_f(s, w.xf.data());
-        PredictAverage<false>(trees_, w.xf.data(), w.raw.data());
-        average_out(w.raw.data(), o);
-      });
+      PredictTrees<T, false, AverageAgg>(rows, n_rows, out, *ws);
       break;
     case Mode::kAverageMissing:
-      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
-        gather_f(s, w.xf.data());
-        PredictAverage<true>(trees_, w.xf.data(), w.raw.data());
-        average_out(w.raw.data(), o);
-      });
+      PredictTrees<T, true, AverageAgg>(rows, n_rows, out, *ws);
       break;
     case Mode::kBoost:
-      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
-        gather_f(s, w.xf.data());
-        PredictBoost<false>(trees_, w.xf.data(), w.raw.data());
-        head_.Write(w.raw.data(), o);
-      });
+      PredictTrees<T, false, BoostAgg>(rows, n_rows, out, *ws);
       break;
     case Mode::kBoostMissing:
-      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
-        gather_f(s, w.xf.data());
-        PredictBoost<true>(trees_, w.xf.data(), w.raw.data());
-        head_.Write(w.raw.data(), o);
-      });
+      PredictTrees<T, true, BoostAgg>(rows, n_rows, out, *ws);
       break;
     case Mode::kTreeKernel:  // float64 / `<` / categorical trees: the kernel picked at load
-      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
-        trees_.row_fn(trees_, s, fslots, nf, w.xf.data(), w.feat.data(), w.raw.data());
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {
+        trees_.row_fn(trees_, x, w.xf.data(), w.raw.data());
         if (trees_.boost) {
           head_.Write(w.raw.data(), o);
+        } else if (task_ == Task::kRegression) {
+          o[0] = w.raw[0];
         } else {
-          average_out(w.raw.data(), o);
+          o[0] = static_cast<double>(ArgMax(w.raw.data(), trees_.n_targets));
+          if (probabilities_) std::copy(w.raw.data(), w.raw.data() + trees_.n_targets, o + 1);
         }
       });
       break;
     case Mode::kNaiveBayes:
-      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
-        nb_.Raw(gather_d(s, w.feat.data()), w.raw.data(), w.est_tmp.data());
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {
+        nb_.Raw(x, w.raw.data(), w.est_tmp.data());
         head_.Write(w.raw.data(), o);
       });
       break;
     case Mode::kMlp:
-      Loop(rows, n_rows, out, *ws, [&](const double* s, WorkspaceImpl& w, double* o) {
-        mlp_.Raw(gather_d(s, w.feat.data()), w.raw.data(), w.est_tmp.data());
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {
+        mlp_.Raw(x, w.raw.data(), w.est_tmp.data());
         head_.Write(w.raw.data(), o);
       });
       break;

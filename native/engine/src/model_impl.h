@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,12 +22,18 @@ namespace kiln::internal {
 
 class JVal;
 
+// Linear models score rows a block at a time: the block's dot products (each still summed in
+// feature order, so results are unchanged) are independent chains of adds that overlap, instead
+// of one row's 4-cycle-per-add chain. 4 chains cover the add latency at one add per cycle.
+inline constexpr size_t kLinearBlockRows = 4;
+static_assert(kLinearBlockRows <= kTreeBlockRows, "the scratch block is sized for kTreeBlockRows");
+
 class WorkspaceImpl final : public Workspace {
  public:
   std::vector<double> scratch;  // Program slots
   std::vector<double> feat;     // gathered estimator features (linear, float64 trees)
-  std::vector<float> xf;        // gathered float32 features (trees)
-  std::vector<double> raw;      // raw scores / averaged outputs
+  std::vector<float> xf;        // float32 features of a block of rows (trees)
+  std::vector<double> raw;      // raw scores / averaged outputs (trees: a block of rows)
   std::vector<double> est_tmp;  // per-row scratch of the estimator (naive Bayes, MLP)
 };
 
@@ -85,8 +92,18 @@ class ModelImpl final : public Model {
 
   template <class T>
   void PredictT(const T* rows, size_t n_rows, double* out, Workspace& ws) const;
+  // Loads, checks and transforms rows r0 .. r0+m-1 into scratch rows of program_.n_slots.
+  // Returns how many rows are ready: m, or the index of the first bad row, whose error is left
+  // in `failure` (rethrown once the rows before it are written, as Predict promises).
+  template <class T>
+  size_t PrepareRows(const T* rows, size_t r0, size_t m, double* scratch, std::exception_ptr& failure) const;
+  // One row at a time: estimators without a block kernel (naive Bayes, MLP).
   template <class T, class Eval>
-  void Loop(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws, const Eval& eval) const;
+  void PredictRows(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws, const Eval& eval) const;
+  template <class T>
+  void PredictLinear(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
+  template <class T, bool kMissing, class Agg>
+  void PredictTrees(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
   template <class T>
   void LoadRow(const T* row, size_t r, double* s) const;
   [[noreturn]] void BadInput(size_t input, double v, size_t row) const;
@@ -95,6 +112,7 @@ class ModelImpl final : public Model {
   std::vector<std::unordered_map<std::string_view, uint32_t>> vocab_lookup_;
   size_t raw_size_ = 1;
   size_t est_tmp_size_ = 0;
+  std::vector<uint32_t> tree_depths_;  // TreeDepths(trees_), for the block walk
 };
 
 // verify.cc: replays the `verification` block; throws KILN_MODEL_VERIFICATION on drift.

@@ -59,9 +59,6 @@ Frame CompileBins(Compiler& c, const JVal& v, const Frame& in) {
   prog.ops.push_back(op);
   Frame out(width);
   for (size_t j = 0; j < width; ++j) out[j].slot = op.out + static_cast<uint32_t>(j);
-  if (!(flag & kBinsOneHot)) {
-    for (size_t j = 0; j < n; ++j) out[j].origin = in[j].origin;
-  }
   return out;
 }
 

@@ -39,41 +39,29 @@ const NodeT<T>* NodesOf(const TreeEnsemble& e) {
   }
 }
 
-template <class Rule, bool kBoost>
-void RowKernel(const TreeEnsemble& e, const double* s, const uint32_t* slots, size_t nf, float* xf, double* xd,
-               double* raw) {
+template <class Rule, class Agg>
+void RowKernel(const TreeEnsemble& e, const double* xd, float* xf, double* raw) {
   using T = typename Rule::Value;
-  T* x;
+  const T* x;
   if constexpr (std::is_same_v<T, float>) {
+    for (uint32_t j = 0; j < e.n_features; ++j) xf[j] = static_cast<float>(xd[j]);
     x = xf;
   } else {
     x = xd;
   }
-  for (size_t j = 0; j < nf; ++j) x[j] = static_cast<T>(s[slots[j]]);
   const NodeT<T>* nodes = NodesOf<T>(e);
   const CatSplit* cats = e.cat_splits.data();
   const uint32_t* words = e.cat_words.data();
-  const double* values = e.leaf_values.data();
-  const uint32_t k = e.n_targets;
-  if constexpr (kBoost) {
-    for (uint32_t c = 0; c < k; ++c) raw[c] = e.init[c];
-    const size_t n = e.roots.size();
-    for (size_t t = 0; t < n; ++t) raw[e.targets[t]] += values[FindLeafT<Rule>(nodes, e.roots[t], x, cats, words)];
-  } else {
-    for (uint32_t c = 0; c < k; ++c) raw[c] = 0.0;
-    for (uint32_t root : e.roots) {
-      const double* lv = values + FindLeafT<Rule>(nodes, root, x, cats, words);
-      for (uint32_t c = 0; c < k; ++c) raw[c] += lv[c];
-    }
-    const double t = static_cast<double>(e.roots.size());
-    for (uint32_t c = 0; c < k; ++c) raw[c] /= t;
-  }
+  Agg::Start(e, raw);
+  const size_t n = e.roots.size();
+  for (size_t t = 0; t < n; ++t) Agg::Add(e, t, FindLeafT<Rule>(nodes, e.roots[t], x, cats, words), raw);
+  Agg::Finish(e, raw);
 }
 
 template <class T, bool kLess, bool kMissing, bool kCat>
 TreeRowFn PickKernel(bool boost) {
   using R = SplitRule<T, kLess, kMissing, kCat>;
-  return boost ? &RowKernel<R, true> : &RowKernel<R, false>;
+  return boost ? &RowKernel<R, BoostAgg> : &RowKernel<R, AverageAgg>;
 }
 template <class T, bool kLess, bool kMissing>
 TreeRowFn PickKernel(bool boost, bool cat) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "head.h"
@@ -49,10 +50,9 @@ float ThresholdToFloatUp(double t);
 
 struct TreeEnsemble;
 // One row through a whole ensemble of a non-default kind (float64, `<`, categorical splits):
-// gathers the estimator's features from the program slots s[slots[j]] into xf (float32 kinds)
-// or xd (float64 kinds), walks every tree and leaves the aggregate in raw (n_targets doubles).
-using TreeRowFn = void (*)(const TreeEnsemble& e, const double* s, const uint32_t* slots, size_t nf, float* xf,
-                           double* xd, double* raw);
+// x holds the row's estimator features (doubles); float32 kinds convert them into xf first.
+// Leaves the aggregate in raw (n_targets doubles).
+using TreeRowFn = void (*)(const TreeEnsemble& e, const double* x, float* xf, double* raw);
 
 struct TreeEnsemble {
   bool boost = false;  // aggregate: "boost" (else "average")
@@ -135,34 +135,138 @@ inline uint32_t FindLeafT(const NodeT<typename Rule::Value>* nodes, uint32_t i, 
   }
 }
 
-template <bool kMissing>
-inline uint32_t FindLeaf(const Node* nodes, uint32_t i, const float* x) {
-  return FindLeafT<SklearnRule<kMissing>>(nodes, i, x);
-}
+// ---- Walking rows through the trees ----
+//
+// Rows go through the ensemble a block at a time, tree by tree: the rows of a block are
+// independent, so their node loads and (unpredictable) compares overlap instead of each row
+// waiting on its own chain of loads and branch mispredictions. The walk has no data-dependent
+// branch: a row that reached a leaf stays on it for the remaining steps of its tree.
+// Every row still adds its trees' leaf values in tree order, so sums are bit-identical to a
+// row-at-a-time walk.
 
-// acc: n_targets doubles; gets (0 + v_1 + ... + v_T) / T.
-template <bool kMissing>
-inline void PredictAverage(const TreeEnsemble& e, const float* x, double* acc) {
-  const uint32_t v = e.n_targets;
-  for (uint32_t k = 0; k < v; ++k) acc[k] = 0.0;
-  const Node* nodes = e.nodes.data();
-  const double* values = e.leaf_values.data();
+// Rows per block. 8 keeps each row's node index in a register-sized array that stays in L1 and
+// gives enough independent loads to cover an L2 hit; 16 measured no faster on RF100/GBM100.
+inline constexpr size_t kTreeBlockRows = 8;
+
+// Per tree: the most inner nodes on a root-to-leaf path (the steps a walk of that tree needs).
+inline std::vector<uint32_t> TreeDepths(const TreeEnsemble& e) {
+  std::vector<uint32_t> depths;
+  depths.reserve(e.roots.size());
+  std::vector<std::pair<uint32_t, uint32_t>> stack;  // (node, inner nodes above it)
   for (uint32_t root : e.roots) {
-    const double* lv = values + FindLeaf<kMissing>(nodes, root, x);
-    for (uint32_t k = 0; k < v; ++k) acc[k] += lv[k];
+    uint32_t depth = 0;
+    stack.assign(1, {root, 0});
+    while (!stack.empty()) {
+      const auto [i, d] = stack.back();
+      stack.pop_back();
+      const Node& n = e.nodes[i];
+      if (n.feature < 0) {
+        depth = d > depth ? d : depth;
+        continue;
+      }
+      stack.push_back({n.right, d + 1});
+      stack.push_back({i + 1, d + 1});
+    }
+    depths.push_back(depth);
   }
-  const double t = static_cast<double>(e.roots.size());
-  for (uint32_t k = 0; k < v; ++k) acc[k] /= t;
+  return depths;
 }
 
-// raw: n_targets doubles; gets init, then raw[target] += learning_rate * v per tree in order.
+// Walks kTreeBlockRows lanes at once, each lane from node at[l] over the float32 features x[l],
+// for `depth` steps; at[l] ends on the lane's leaf. A lane is a (row, tree) pair: several rows
+// through one tree (batches) or one row through several trees (a single row).
 template <bool kMissing>
-inline void PredictBoost(const TreeEnsemble& e, const float* x, double* raw) {
-  for (uint32_t k = 0; k < e.n_targets; ++k) raw[k] = e.init[k];
+inline void Walk(const Node* nodes, uint32_t depth, const float* const* x, uint32_t* at) {
+  // Selects are written as masks: compilers otherwise turn them back into branches, which
+  // mispredict on half the steps.
+  for (uint32_t step = 0; step < depth; ++step) {
+    for (size_t l = 0; l < kTreeBlockRows; ++l) {
+      const uint32_t i = at[l];
+      const Node& n = nodes[i];
+      const int32_t f = n.feature;
+      const float v = x[l][static_cast<uint32_t>(f < 0 ? 0 : f)];  // leaf: any feature, unused
+      uint32_t left = v <= n.thr;  // NaN compares false: goes right
+      if constexpr (kMissing) left |= static_cast<uint32_t>(v != v) & static_cast<uint32_t>(n.aux != 0);
+      const uint32_t next = n.right ^ ((n.right ^ (i + 1)) & (0u - left));
+      const uint32_t leaf_mask = static_cast<uint32_t>(f >> 31);  // all ones at a leaf: stay
+      at[l] = next ^ ((next ^ i) & leaf_mask);
+    }
+  }
+}
+
+// Aggregation policies: Start sets a row's n_targets scores, Add adds tree t's leaf (its
+// leaf_values offset) to them, Finish completes them.
+struct AverageAgg {
+  // 0 + v_1 + ... + v_T, then / T.
+  static void Start(const TreeEnsemble& e, double* acc) {
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] = 0.0;
+  }
+  static void Add(const TreeEnsemble& e, size_t, uint32_t leaf, double* acc) {
+    const double* lv = e.leaf_values.data() + leaf;
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] += lv[k];
+  }
+  static void Finish(const TreeEnsemble& e, double* acc) {
+    const double t = static_cast<double>(e.roots.size());
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] /= t;
+  }
+};
+
+struct BoostAgg {
+  // init, then raw[target] += learning_rate * v per tree in order.
+  static void Start(const TreeEnsemble& e, double* acc) {
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] = e.init[k];
+  }
+  static void Add(const TreeEnsemble& e, size_t t, uint32_t leaf, double* acc) {
+    acc[e.targets[t]] += e.leaf_values[leaf];
+  }
+  static void Finish(const TreeEnsemble&, double*) {}
+};
+
+// Scores of kTreeBlockRows rows (row r's features at x + r * stride) into acc (kTreeBlockRows x
+// n_targets): the rows are the lanes, tree after tree.
+template <bool kMissing, class Agg>
+inline void ScoreBlock(const TreeEnsemble& e, const uint32_t* depths, const float* x, size_t stride, double* acc) {
+  constexpr size_t B = kTreeBlockRows;
+  const size_t nt = e.n_targets;
   const Node* nodes = e.nodes.data();
-  const double* values = e.leaf_values.data();
-  const size_t n = e.roots.size();
-  for (size_t t = 0; t < n; ++t) raw[e.targets[t]] += values[FindLeaf<kMissing>(nodes, e.roots[t], x)];
+  const float* xs[B];
+  for (size_t r = 0; r < B; ++r) {
+    xs[r] = x + r * stride;
+    Agg::Start(e, acc + r * nt);
+  }
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t = 0; t < n_trees; ++t) {
+    for (size_t r = 0; r < B; ++r) at[r] = e.roots[t];
+    Walk<kMissing>(nodes, depths[t], xs, at);
+    for (size_t r = 0; r < B; ++r) Agg::Add(e, t, nodes[at[r]].aux, acc + r * nt);
+  }
+  for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
+}
+
+// Scores of one row into acc (n_targets): the lanes are kTreeBlockRows consecutive trees; their
+// leaves are then added in tree order.
+template <bool kMissing, class Agg>
+inline void ScoreRow(const TreeEnsemble& e, const uint32_t* depths, const float* x, double* acc) {
+  constexpr size_t B = kTreeBlockRows;
+  const Node* nodes = e.nodes.data();
+  const float* xs[B];
+  for (size_t l = 0; l < B; ++l) xs[l] = x;
+  Agg::Start(e, acc);
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t0 = 0; t0 < n_trees; t0 += B) {
+    const size_t lanes = n_trees - t0 < B ? n_trees - t0 : B;
+    uint32_t depth = 0;
+    for (size_t l = 0; l < B; ++l) {
+      const size_t t = t0 + (l < lanes ? l : 0);
+      at[l] = e.roots[t];
+      depth = depths[t] > depth ? depths[t] : depth;
+    }
+    Walk<kMissing>(nodes, depth, xs, at);
+    for (size_t l = 0; l < lanes; ++l) Agg::Add(e, t0 + l, nodes[at[l]].aux, acc);
+  }
+  Agg::Finish(e, acc);
 }
 
 // Parses, validates and flattens the `estimator` object of kind "tree_ensemble".

@@ -170,6 +170,7 @@ def test_string_membership_on_a_mixed_table(mixed):
     ("log(a, b)", "log() takes 1 argument, got 2"), ("nope", "unknown column 'nope'"), ("$5", "column $5 does not exist"),
     ("c + 1", "string category column"), ("c == 1", "compare it with a string literal"),
     ("a == 'x'", "must be a string category column"), ("'x'", "is not a number"),
+    ("a + 1e999", "at character 5: number out of range"),
 ])
 def test_expression_errors_mirror_the_engine(src, needle):
     with pytest.raises(ExprError) as info:
@@ -217,3 +218,14 @@ def test_cli_expr_refuses_a_wrong_expression_with_the_row(tmp_path):
     assert out.exists()
     r = run("--expr", "ratio")
     assert r.returncode == 1 and "expected NAME=EXPRESSION" in r.stderr
+
+
+def test_an_input_typed_string_later_in_the_walk_is_rechecked(mixed):
+    X, y = mixed[0], mixed[1]
+    est = Pipeline([("f", ColumnTransformer([
+        ("flags", FunctionTransformer(lambda d: np.c_[d["age"].fillna(0.0)]), ["colour", "age"]),
+        ("oh", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+    ])), ("lr", LogisticRegression(max_iter=2000))]).fit(X, y)
+    with pytest.raises(ExportError, match="expression 'x' = 'colour \\+ coalesce\\(age, 0\\)'.*string category column"):
+        kiln_export.export(est, expressions={"x": "colour + coalesce(age, 0)"})
+

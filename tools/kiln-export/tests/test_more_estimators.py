@@ -123,3 +123,14 @@ def test_bernoulli_nb_counts_without_binarize_refused(iris):
     X, y = iris  # counts > 1 make sklearn's log(1 - p) NaN
     with pytest.raises(UnsupportedError, match="set binarize"):
         kiln_export.export(BernoulliNB(binarize=None).fit(X, y))
+
+
+def test_kbins_ordinal_then_one_hot_keeps_inputs_numeric(iris):
+    # bin indices are new columns, not the inputs: the encoder after them must not turn the
+    # inputs into categories
+    from sklearn.preprocessing import OneHotEncoder
+    X, y = iris
+    est = make_pipeline(KBinsDiscretizer(n_bins=3, encode="ordinal"), OneHotEncoder(handle_unknown="ignore"),
+                        LogisticRegression(max_iter=2000)).fit(X, y)
+    model = export_ok(est)
+    assert all(i["type"] == "number" for i in model["inputs"])

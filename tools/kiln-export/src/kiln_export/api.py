@@ -14,7 +14,7 @@ from .errors import ExportError, UnsupportedError, VerificationError
 from .estimators import export_estimator
 from .evaluate import check_model
 from .frame import Col, Context, Frame
-from .functions import ExpressionPlan, check_functions
+from .functions import ExpressionPlan, check_functions, recheck_types
 from .inputs import (RowBuilder, input_names, input_spec, normalize_rows, predicts, probe_nullable,
                      quiet)
 from .transforms import export_step
@@ -204,6 +204,7 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
             raise ExportError(f"input {n!r} is numeric in the rows but is encoded with string categories")
         kinds[n] = k
     build = RowBuilder(names, kinds, with_names)
+    recheck_types(ctx.function_checks, [kinds[n] for n in names])
 
     # ---- a valid base row, nullability, rows
     rng = np.random.default_rng(0)

@@ -44,8 +44,7 @@ def kbins_discretizer(est, frame: Frame, path, ctx: Context) -> StepResult:
             ctx.hint(c, np.nextafter(v, np.inf))
     names = _names_out(est, width)
     step = {"kind": "kbins_discretizer", "edges": edges, "encode": encode}
-    if encode == "ordinal":
-        return step, Frame([c.same(name=names[j], kind="number") for j, c in enumerate(frame.cols)])
+    # bin indices are not an affine image of the input: the columns carry no source
     return step, Frame([Col(name=names[i]) for i in range(width)])
 
 

@@ -82,6 +82,8 @@ class FunctionCheck:
     est: object
     outputs: List[Tuple[str, Compiled]]
     names: List[Optional[str]]
+    cols: List[Col]
+    named: bool
 
 
 def _func_label(func) -> str:
@@ -181,7 +183,7 @@ def function_transformer(est, frame: Frame, path, ctx: Context):
         compiled.append((name, comp))
     if not hasattr(ctx, "function_checks"):
         ctx.function_checks = []
-    ctx.function_checks.append(FunctionCheck(list(path), est, compiled, frame.names()))
+    ctx.function_checks.append(FunctionCheck(list(path), est, compiled, frame.names(), list(frame.cols), frame.named))
     step = {"kind": "expressions", "outputs": [{"name": n, "expr": c.src} for n, c in compiled]}
     return step, Frame([Col(name=n) for n, _ in compiled])
 
@@ -203,6 +205,24 @@ def _mark_string(col: Col, literals: List[str], ctx: Context, path, name: str) -
         if s not in known:
             known.append(s)
     info.categories = known
+
+
+def recheck_types(checks: List[FunctionCheck], input_kinds: List[str]) -> None:
+    """Check the expressions again once every input's type is settled: an input untyped when the
+    walk met the expression may have become a string input through a later encoder."""
+    for chk in checks:
+        kinds = []
+        for c in chk.cols:
+            as_input = c.source is not None and c.scale == 1.0 and c.offset == 0.0
+            kinds.append("string" if c.kind == "string" or (as_input and input_kinds[c.source] == "string")
+                         else "number")
+        outputs = []
+        for name, comp in chk.outputs:
+            try:
+                outputs.append((name, compile_expr(comp.src, chk.names, kinds, chk.named)))
+            except ExprError as e:
+                raise ExportError(f"{_where(chk.path)} (FunctionTransformer): expression {name!r} = {comp.src!r}: {e}")
+        chk.outputs = outputs
 
 
 # --------------------------------------------------------------------------- checking
@@ -276,7 +296,12 @@ def check_functions(est, X, checks: List[FunctionCheck], tol: Dict[str, float], 
                                   f"({', '.join(n for n, _ in chk.outputs)}); give one per output column, in order")
             for i, row in enumerate(rows):
                 for k, (name, comp) in enumerate(chk.outputs):
-                    mine, theirs = comp.eval(row), float(y[i, k])
+                    try:
+                        mine = comp.eval(row)
+                    except (TypeError, ValueError) as e:  # e.g. a string where the expression needs a number
+                        raise ExportError(f"{where}: expression {name!r} = {comp.src!r} cannot be evaluated on "
+                                          f"{what} row {i}: {e}")
+                    theirs = float(y[i, k])
                     if not _close(mine, theirs, tol):
                         shown = ", ".join(
                             f"{chk.names[j] if chk.names[j] is not None else '$' + str(j)}: {_show(row[j])}"

@@ -1,0 +1,61 @@
+#include "row_predictor.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "errors.h"
+
+namespace kiln_binding {
+namespace {
+
+struct RowPredictor {
+  std::shared_ptr<const kiln::Model> model;
+  std::unique_ptr<kiln::Workspace> workspace;
+  Napi::Reference<Napi::Float64Array> row_ref;
+  Napi::Reference<Napi::Float64Array> out_ref;
+  const double* row = nullptr;
+  double* out = nullptr;
+};
+
+Napi::Value PredictRow(const Napi::CallbackInfo& info) {
+  auto* p = static_cast<RowPredictor*>(info.Data());
+  Guard(info.Env(), [p] { p->model->Predict(p->row, 1, p->out, *p->workspace); });
+  return Napi::Value();  // undefined
+}
+
+Napi::Float64Array Float64Arg(const Napi::CallbackInfo& info, size_t i, size_t need, const char* what) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    ThrowError(env, kCodeArgument, std::string(what) + " must be a Float64Array");
+  }
+  Napi::Float64Array array = info[i].As<Napi::Float64Array>();
+  if (array.ElementLength() < need) {
+    ThrowError(env, kCodeShape,
+               std::string(what) + " holds " + std::to_string(array.ElementLength()) + " values; needs " +
+                   std::to_string(need));
+  }
+  return array;
+}
+
+}  // namespace
+
+Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
+  Napi::Env env = info.Env();
+  Napi::Float64Array row = Float64Arg(info, 0, model->inputs().size(), "row");
+  Napi::Float64Array out = Float64Arg(info, 1, model->output_width(), "out");
+  auto p = std::make_unique<RowPredictor>();
+  p->workspace = Guard(env, [&] { return model->NewWorkspace(); });
+  p->model = std::move(model);
+  p->row_ref = Napi::Persistent(row);
+  p->out_ref = Napi::Persistent(out);
+  p->row = row.Data();
+  p->out = out.Data();
+  Napi::Function fn = Napi::Function::New(env, PredictRow, "predictRow", p.get());
+  fn.AddFinalizer([](Napi::Env, RowPredictor* data) { delete data; }, p.get());
+  p.release();
+  return fn;
+}
+
+}  // namespace kiln_binding

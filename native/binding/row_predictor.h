@@ -1,0 +1,18 @@
+// model.bindRow(row, out) -> predictRow(): the one-row fast path.
+//
+// A single-row call from JS is dominated by fixed costs, not by the engine: reading and checking
+// three arguments, the type tag of `this`, a dynamic workspace check. bindRow() pays those once:
+// it checks a Float64Array of n_inputs and one of output_width and returns a function of no
+// arguments that predicts row -> out. The function owns what it needs (the model, its own
+// Workspace, strong references to both arrays, which are never detached: the TS Model keeps them
+// private) and frees it when the function is collected.
+#pragma once
+
+#include "binding.h"
+#include "kiln/model.h"
+
+namespace kiln_binding {
+
+Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model);
+
+}  // namespace kiln_binding
