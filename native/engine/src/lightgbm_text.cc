@@ -89,7 +89,7 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
   }
   const int64_t leaves = ParseInt(Need(s, "num_leaves", where), where + " num_leaves");
   if (leaves < 1 || static_cast<size_t>(leaves) > kMaxTreeNodes / 2) Bad(where, "num_leaves out of range");
-  const size_t nl = static_cast<size_t>(leaves), ni = nl - 1, n = ni + nl;
+  const size_t nl = static_cast<size_t>(leaves), ni = nl - 1;
   std::vector<double> leaf_value = Doubles(s, "leaf_value", nl, where);
   Json left = Json::array(), right = Json::array(), feature = Json::array(), thr = Json::array(),
        missing = Json::array(), cats = Json::array(), value = Json::array();
@@ -118,6 +118,7 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
       const int64_t d = dt[i];
       if (d & 1) {  // categorical
         categorical = true;
+        if (!(th[i] >= 0.0 && th[i] < 1e9)) Bad(where, "categorical split " + std::to_string(i) + " has no valid threshold");
         const int64_t t = static_cast<int64_t>(th[i]);
         if (t < 0 || t + 1 >= static_cast<int64_t>(bounds.size()) || bounds[t] < 0 || bounds[t] > bounds[t + 1] ||
             bounds[t + 1] > static_cast<int64_t>(words.size())) {
@@ -139,8 +140,14 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
         throw Error(ErrorCode::kModelUnsupported, "LightGBM model " + where +
                                                       ": missing type Zero (zero_as_missing) is not supported");
       }
-      if (!std::isfinite(th[i])) Bad(where, "threshold " + std::to_string(i) + " is not finite");
-      thr.push_back(th[i]);
+      // +inf: LightGBM's split of missing values from all others (every number goes left).
+      if (th[i] == std::numeric_limits<double>::infinity()) {
+        thr.push_back(nullptr);
+      } else if (std::isfinite(th[i])) {
+        thr.push_back(th[i]);
+      } else {
+        Bad(where, "threshold " + std::to_string(i) + " is not finite");
+      }
       // None: NaN is read as 0.0, so it goes where 0 goes; NaN: the default_left bit.
       missing.push_back(missing_type == 0 ? (0.0 <= th[i] ? 1 : 0) : ((d & 2) ? 1 : 0));
       cats.push_back(nullptr);
@@ -155,8 +162,8 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
     cats.push_back(nullptr);
     if (!std::isfinite(leaf_value[j])) Bad(where, "leaf_value " + std::to_string(j) + " is not finite");
   }
+  for (size_t i = 0; i < ni; ++i) value.push_back(Json::array({0.0}));  // inner nodes: unused
   for (double v : leaf_value) value.push_back(Json::array({v}));
-  (void)n;
   Json t = {{"target", target}, {"children_left", left}, {"children_right", right}, {"feature", feature},
             {"threshold", thr}, {"missing_go_to_left", missing}, {"value", value}};
   if (categorical) t["categories"] = cats;

@@ -74,7 +74,7 @@ def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est) -> dic
                     ctx.hint(frame.cols[f], float(c))
         elif node["decision_type"] == "<=":
             t = float(node["threshold"])
-            if not math.isfinite(t):
+            if not math.isfinite(t) and t != math.inf:  # +inf: missing values vs all others
                 raise UnsupportedError(path, type(est).__name__, f"threshold {t!r}")
             mt = node.get("missing_type", "None")
             if mt == "NaN":
@@ -85,8 +85,8 @@ def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est) -> dic
                 raise UnsupportedError(path, type(est).__name__,
                                        f"missing type {mt!r} (zero_as_missing=True) is not supported",
                                        option="zero_as_missing")
-            threshold[i] = num(t)
-            if 0 <= f < frame.width and hints[0] < _MAX_THRESHOLD_HINTS:
+            threshold[i] = num(t) if math.isfinite(t) else None  # null: +inf
+            if math.isfinite(t) and 0 <= f < frame.width and hints[0] < _MAX_THRESHOLD_HINTS:
                 ctx.threshold(frame.cols[f], t)
                 hints[0] += 1
         else:
