@@ -133,3 +133,4 @@ CASES = [
     *__import__("cases_expr").CASES,
 ]
 CASES += __import__("cases_more").CASES  # issue 3: KBins, PolynomialFeatures, naive Bayes, MLP
+CASES += __import__("cases_boosting").CASES  # issue 3: HistGradientBoosting, LightGBM (NaN, categorical splits)

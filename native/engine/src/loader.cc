@@ -10,6 +10,7 @@
 
 #include "compile.h"
 #include "json_reader.h"
+#include "lightgbm_text.h"
 #include "model_impl.h"
 #include "spec_limits.h"
 
@@ -215,7 +216,7 @@ void ConfigureHead(ModelImpl& m, const OutputSpec& out, const JVal& est, bool li
   h.n_classes = static_cast<uint32_t>(n_classes);
   h.probabilities = out.probabilities;
   h.decision = out.decision;
-  h.label_ge = boost;
+  h.label_ge = boost && m.trees_.label_at_zero == 1;
   m.probabilities_ = out.probabilities;
   m.n_decision_ = out.decision ? k : 0;
   m.output_width_ = 1 + (out.probabilities ? n_classes : 0) + m.n_decision_;
@@ -259,7 +260,9 @@ std::shared_ptr<const Model> Build(const Json& root, const LoadOptions& options)
     linear = false;
     ParseTreeEnsemble(est, m->trees_);
     n_features = m->trees_.n_features;
-    if (m->trees_.boost) {
+    if (m->trees_.row_fn != nullptr) {
+      m->mode_ = ModelImpl::Mode::kTreeKernel;
+    } else if (m->trees_.boost) {
       m->mode_ = m->trees_.has_missing ? ModelImpl::Mode::kBoostMissing : ModelImpl::Mode::kBoost;
     } else {
       m->mode_ = m->trees_.has_missing ? ModelImpl::Mode::kAverageMissing : ModelImpl::Mode::kAverage;
@@ -384,6 +387,7 @@ std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& 
     throw Error(ErrorCode::kModelLimit, "model text is " + std::to_string(text.size()) +
                                             " bytes, more than the limit of " + std::to_string(kMaxFileBytes));
   }
+  if (LooksLikeLightGbmText(text)) return LoadLightGbmText(text);
   Json root;
   try {
     root = ParseJson(text);

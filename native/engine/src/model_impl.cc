@@ -56,7 +56,11 @@ void ModelImpl::Freeze() {
     scaler_ = ok;
   }
   tree_depths_.clear();
-  if (mode_ != Mode::kLinear) tree_depths_ = TreeDepths(trees_);
+  // The block walk's per-tree depths (sklearn's float32 trees; the other kinds run row_fn).
+  if (mode_ == Mode::kAverage || mode_ == Mode::kAverageMissing || mode_ == Mode::kBoost ||
+      mode_ == Mode::kBoostMissing) {
+    tree_depths_ = TreeDepths(trees_);
+  }
 }
 
 double ModelImpl::CategoryCode(size_t input, std::string_view value) const {
@@ -296,6 +300,19 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
       break;
     case Mode::kBoostMissing:
       PredictTrees<T, true, BoostAgg>(rows, n_rows, out, *ws);
+      break;
+    case Mode::kTreeKernel:  // float64 / `<` / categorical trees: the kernel picked at load
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {
+        trees_.row_fn(trees_, x, w.xf.data(), w.raw.data());
+        if (trees_.boost) {
+          head_.Write(w.raw.data(), o);
+        } else if (task_ == Task::kRegression) {
+          o[0] = w.raw[0];
+        } else {
+          o[0] = static_cast<double>(ArgMax(w.raw.data(), trees_.n_targets));
+          if (probabilities_) std::copy(w.raw.data(), w.raw.data() + trees_.n_targets, o + 1);
+        }
+      });
       break;
     case Mode::kNaiveBayes:
       PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {

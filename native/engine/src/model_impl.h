@@ -31,7 +31,7 @@ static_assert(kLinearBlockRows <= kTreeBlockRows, "the scratch block is sized fo
 class WorkspaceImpl final : public Workspace {
  public:
   std::vector<double> scratch;  // Program slots
-  std::vector<double> feat;     // gathered estimator features (linear)
+  std::vector<double> feat;     // gathered estimator features (linear, float64 trees)
   std::vector<float> xf;        // float32 features of a block of rows (trees)
   std::vector<double> raw;      // raw scores / averaged outputs (trees: a block of rows)
   std::vector<double> est_tmp;  // per-row scratch of the estimator (naive Bayes, MLP)
@@ -54,7 +54,7 @@ class ModelImpl final : public Model {
   void Predict(const float* rows, size_t n_rows, double* out, Workspace& ws) const override;
 
   // ---- built by the loader (loader.cc), then frozen ----
-  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kNaiveBayes, kMlp };
+  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kTreeKernel, kNaiveBayes, kMlp };
 
   std::string name_;
   std::string metadata_json_;

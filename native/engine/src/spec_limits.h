@@ -12,6 +12,10 @@ inline constexpr size_t kMaxTrees = 100000;
 inline constexpr size_t kMaxTreeNodes = 10000000;
 inline constexpr size_t kMaxClasses = 100000;
 inline constexpr int kMaxDepth = 32;
+// Categorical tree splits: a category is an integer in [0, kMaxCategory); all of an ensemble's
+// split bitsets together hold at most kMaxCategoryWords 32-bit words (256 MiB).
+inline constexpr size_t kMaxCategory = size_t{1} << 24;
+inline constexpr size_t kMaxCategoryWords = size_t{1} << 26;
 // Feature expressions (docs/expressions.md): source length and nesting depth (parentheses, calls,
 // membership lists and unary operators). Generous for hand-written features; the depth bound
 // also bounds the parser's recursion.

@@ -3,6 +3,8 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <type_traits>
 
 #include "json_reader.h"
 #include "spec_limits.h"
@@ -18,9 +20,83 @@ float ThresholdToFloat(double t) {
   return f;
 }
 
+float ThresholdToFloatUp(double t) { return -ThresholdToFloat(-t); }
+
 namespace {
 
 constexpr int64_t kWide = int64_t{1} << 40;
+
+enum class UnknownCategory : uint8_t { kMissing, kLeft, kRight };
+
+// ---- kernels for the non-default kinds, one instantiation per split rule and aggregate
+
+template <class T>
+const NodeT<T>* NodesOf(const TreeEnsemble& e) {
+  if constexpr (std::is_same_v<T, float>) {
+    return e.nodes.data();
+  } else {
+    return e.nodes_d.data();
+  }
+}
+
+template <class Rule, class Agg>
+void RowKernel(const TreeEnsemble& e, const double* xd, float* xf, double* raw) {
+  using T = typename Rule::Value;
+  const T* x;
+  if constexpr (std::is_same_v<T, float>) {
+    for (uint32_t j = 0; j < e.n_features; ++j) xf[j] = static_cast<float>(xd[j]);
+    x = xf;
+  } else {
+    x = xd;
+  }
+  const NodeT<T>* nodes = NodesOf<T>(e);
+  const CatSplit* cats = e.cat_splits.data();
+  const uint32_t* words = e.cat_words.data();
+  Agg::Start(e, raw);
+  const size_t n = e.roots.size();
+  for (size_t t = 0; t < n; ++t) Agg::Add(e, t, FindLeafT<Rule>(nodes, e.roots[t], x, cats, words), raw);
+  Agg::Finish(e, raw);
+}
+
+template <class T, bool kLess, bool kMissing, bool kCat>
+TreeRowFn PickKernel(bool boost) {
+  using R = SplitRule<T, kLess, kMissing, kCat>;
+  return boost ? &RowKernel<R, BoostAgg> : &RowKernel<R, AverageAgg>;
+}
+template <class T, bool kLess, bool kMissing>
+TreeRowFn PickKernel(bool boost, bool cat) {
+  return cat ? PickKernel<T, kLess, kMissing, true>(boost) : PickKernel<T, kLess, kMissing, false>(boost);
+}
+template <class T, bool kLess>
+TreeRowFn PickKernel(bool boost, bool cat, bool missing) {
+  return missing ? PickKernel<T, kLess, true>(boost, cat) : PickKernel<T, kLess, false>(boost, cat);
+}
+template <class T>
+TreeRowFn PickKernel(bool boost, bool cat, bool missing, bool less) {
+  return less ? PickKernel<T, true>(boost, cat, missing) : PickKernel<T, false>(boost, cat, missing);
+}
+
+// Moves the parsed (float64) nodes into their runtime form and picks the kernel.
+void Finish(TreeEnsemble& e) {
+  if (!e.float64) {
+    e.nodes.resize(e.nodes_d.size());
+    for (size_t i = 0; i < e.nodes_d.size(); ++i) {
+      const NodeD& d = e.nodes_d[i];
+      const bool split = d.feature >= 0 && (d.aux & kNodeCategorical) == 0;
+      e.nodes[i] = {split ? (e.less ? ThresholdToFloatUp(d.thr) : ThresholdToFloat(d.thr)) : 0.0f, d.feature, d.right,
+                    d.aux};
+    }
+    std::vector<NodeD>().swap(e.nodes_d);
+  }
+  const bool plain = !e.float64 && !e.less && !e.has_categorical;  // sklearn's trees: the Predict* kernels
+  if (plain) {
+    e.row_fn = nullptr;
+  } else if (e.float64) {
+    e.row_fn = PickKernel<double>(e.boost, e.has_categorical, e.has_missing, e.less);
+  } else {
+    e.row_fn = PickKernel<float>(e.boost, e.has_categorical, e.has_missing, e.less);
+  }
+}
 constexpr uint32_t kNoParent = 0xFFFFFFFFu;
 
 // Reads `value`: n entries, each an array of `width` finite numbers. Fast path without paths.
@@ -38,8 +114,49 @@ void CheckValues(const JVal& val, size_t n, size_t width) {
   }
 }
 
-void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate) {
-  JObj t(tv, {"target", "children_left", "children_right", "feature", "threshold", "missing_go_to_left", "value"});
+// Reads a list of categories into a bitset of n_words words at words[at..) (zeroed by the caller).
+void CategoryBits(const JVal& v, std::vector<uint32_t>& words, size_t at) {
+  std::vector<int64_t> cats;
+  v.Ints(cats, 0, static_cast<int64_t>(kMaxCategory) - 1);
+  for (int64_t c : cats) words[at + static_cast<size_t>(c >> 5)] |= uint32_t{1} << (c & 31);
+}
+
+// The optional per-node `categories` entry of node o: null, or {"left": [...], "right": [...]}.
+// Returns whether the node is categorical; if so appends its CatSplit and bitsets.
+bool ParseCategories(const JVal& cv, TreeEnsemble& out) {
+  if (cv.IsNull()) return false;
+  JObj c(cv, {"left", "right"});
+  JVal l = c.Get("left"), r = c.Get("right");
+  int64_t top = -1;
+  for (const JVal* side : {&l, &r}) {
+    std::vector<int64_t> cats;
+    side->Ints(cats, 0, static_cast<int64_t>(kMaxCategory) - 1);
+    for (int64_t x : cats) top = x > top ? x : top;
+  }
+  const size_t n_words = static_cast<size_t>(top + 1 + 31) / 32;
+  if (out.cat_words.size() + 2 * n_words > kMaxCategoryWords) {
+    cv.Fail(ErrorCode::kModelLimit, "the ensemble's categorical splits exceed " +
+                                        std::to_string(kMaxCategoryWords) + " bitset words");
+  }
+  if (out.cat_splits.size() >= (size_t{1} << (32 - kNodeCatShift))) {
+    cv.Fail(ErrorCode::kModelLimit, "too many categorical splits");
+  }
+  const size_t at = out.cat_words.size();
+  out.cat_words.resize(at + 2 * n_words, 0u);
+  CategoryBits(l, out.cat_words, at);
+  CategoryBits(r, out.cat_words, at + n_words);
+  for (size_t w = 0; w < n_words; ++w) {
+    if (out.cat_words[at + w] & out.cat_words[at + n_words + w]) {
+      cv.Fail(ErrorCode::kModelInvalid, "a category is listed both left and right");
+    }
+  }
+  out.cat_splits.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(n_words)});
+  return true;
+}
+
+void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate, UnknownCategory unknown) {
+  JObj t(tv, {"target", "children_left", "children_right", "feature", "threshold", "missing_go_to_left", "categories",
+              "value"});
   const int64_t max_target = static_cast<int64_t>(out.n_targets) - 1;
   uint32_t target = 0;
   if (out.boost) {
@@ -81,15 +198,20 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate) {
   } else {
     missing.assign(n, 0);
   }
+  std::optional<JVal> cats = t.OptNonNull("categories");
+  if (cats) {
+    const size_t m = cats->ArraySize();
+    if (m != n) cats->Fail(ErrorCode::kModelInvalid, "expected " + std::to_string(n) + " entries, got " + std::to_string(m));
+  }
   const size_t width = out.boost ? 1 : out.n_targets;
   JVal val = t.Get("value");
   CheckValues(val, n, width);
 
-  const size_t base = out.nodes.size();
+  const size_t base = out.nodes_d.size();
   if (base + n > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     tv.Fail(ErrorCode::kModelLimit, "the ensemble has more than 2^31 nodes");
   }
-  out.nodes.resize(base + n);
+  out.nodes_d.resize(base + n);
   out.roots.push_back(static_cast<uint32_t>(base));
   out.targets.push_back(target);
 
@@ -104,9 +226,9 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate) {
     const Item it = stack.back();
     stack.pop_back();
     const uint32_t idx = static_cast<uint32_t>(next++);
-    if (it.parent != kNoParent) out.nodes[it.parent].right = idx;
+    if (it.parent != kNoParent) out.nodes_d[it.parent].right = idx;
     const size_t o = it.orig;
-    Node& nd = out.nodes[idx];
+    NodeD& nd = out.nodes_d[idx];
     if (left[o] == -1) {
       if (right[o] != -1) {
         Throw(ErrorCode::kModelInvalid, IndexPath(cr.path(), o),
@@ -116,7 +238,7 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate) {
       if (out.leaf_values.size() + width > std::numeric_limits<uint32_t>::max()) {
         tv.Fail(ErrorCode::kModelLimit, "the ensemble has too many leaf values");
       }
-      nd.thr = 0.0f;
+      nd.thr = 0.0;
       nd.feature = -1;
       nd.right = 0;
       nd.aux = static_cast<uint32_t>(out.leaf_values.size());
@@ -150,11 +272,17 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate) {
             "node " + std::to_string(r) + " is reached twice (cycle or shared child)");
     }
     seen[static_cast<size_t>(r)] = 1;
-    nd.thr = ThresholdToFloat(threshold[o]);
+    nd.thr = threshold[o];
     nd.feature = static_cast<int32_t>(feature[o]);
     nd.right = 0;
-    nd.aux = missing[o] ? 1u : 0u;
+    nd.aux = missing[o] ? kNodeMissingLeft : 0u;
     if (missing[o]) out.has_missing = true;
+    if (cats && ParseCategories(cats->At(o), out)) {
+      out.has_categorical = true;
+      const bool unknown_left = unknown == UnknownCategory::kMissing ? missing[o] != 0 : unknown == UnknownCategory::kLeft;
+      nd.aux |= kNodeCategorical | (unknown_left ? kNodeUnknownLeft : 0u) |
+                static_cast<uint32_t>((out.cat_splits.size() - 1) << kNodeCatShift);
+    }
     stack.push_back({static_cast<uint32_t>(r), idx});
     stack.push_back({static_cast<uint32_t>(l), kNoParent});
   }
@@ -168,7 +296,8 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate) {
 }  // namespace
 
 void ParseTreeEnsemble(const JVal& v, TreeEnsemble& out) {
-  JObj o(v, {"kind", "n_features", "aggregate", "n_targets", "init", "learning_rate", "link", "trees"});
+  JObj o(v, {"kind", "n_features", "aggregate", "n_targets", "init", "learning_rate", "link", "threshold_dtype",
+             "compare", "unknown_category", "label_at_zero", "trees"});
   out.n_features = static_cast<uint32_t>(o.Get("n_features").Int(0, static_cast<int64_t>(kMaxFrameWidth)));
   JVal agg = o.Get("aggregate");
   if (agg.Str() == "average") {
@@ -206,15 +335,50 @@ void ParseTreeEnsemble(const JVal& v, TreeEnsemble& out) {
     out.link = Link::kIdentity;
   }
 
+  out.float64 = false;
+  if (auto d = o.OptNonNull("threshold_dtype")) {
+    if (d->Str() == "float64") {
+      out.float64 = true;
+    } else if (d->Str() != "float32") {
+      d->Fail(ErrorCode::kModelUnsupported, "unknown threshold_dtype '" + d->Str() + "' (expected float32 or float64)");
+    }
+  }
+  out.less = false;
+  if (auto c = o.OptNonNull("compare")) {
+    if (c->Str() == "lt") {
+      out.less = true;
+    } else if (c->Str() != "le") {
+      c->Fail(ErrorCode::kModelUnsupported, "unknown compare '" + c->Str() + "' (expected le or lt)");
+    }
+  }
+  UnknownCategory unknown = UnknownCategory::kMissing;
+  if (auto u = o.OptNonNull("unknown_category")) {
+    if (u->Str() == "left") {
+      unknown = UnknownCategory::kLeft;
+    } else if (u->Str() == "right") {
+      unknown = UnknownCategory::kRight;
+    } else if (u->Str() != "missing") {
+      u->Fail(ErrorCode::kModelUnsupported,
+              "unknown unknown_category '" + u->Str() + "' (expected missing, left or right)");
+    }
+  }
+  out.label_at_zero = 1;
+  if (auto z = o.OptNonNull("label_at_zero")) out.label_at_zero = static_cast<int>(z->Int(0, 1));
+
   JVal trees = o.Get("trees");
   const size_t t = trees.ArraySize(kMaxTrees, "trees");
   if (t == 0) trees.Fail(ErrorCode::kModelInvalid, "needs at least one tree");
   out.nodes.clear();
+  out.nodes_d.clear();
   out.roots.clear();
   out.targets.clear();
   out.leaf_values.clear();
+  out.cat_splits.clear();
+  out.cat_words.clear();
   out.has_missing = false;
-  for (size_t i = 0; i < t; ++i) ParseTree(trees.At(i), out, learning_rate);
+  out.has_categorical = false;
+  for (size_t i = 0; i < t; ++i) ParseTree(trees.At(i), out, learning_rate, unknown);
+  Finish(out);
 }
 
 }  // namespace kiln::internal

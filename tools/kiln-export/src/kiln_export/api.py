@@ -180,8 +180,11 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
     for step_path, step in pre:
         d, frame = export_step(step, frame, step_path, ctx)
         steps.append(d)
-    transform = None if not steps else {"kind": "pipeline", "steps": steps}
     est_json, output = export_estimator(final, frame, final_path, ctx)
+    own_step = est_json.pop("_transform", None)  # an estimator's built-in preprocessing
+    if own_step is not None:
+        steps.append(own_step)
+    transform = None if not steps else {"kind": "pipeline", "steps": steps}
     unused = ctx.expressions.unused()
     if unused:
         raise ExportError(f"expressions {unused} were not used: no FunctionTransformer with a custom "

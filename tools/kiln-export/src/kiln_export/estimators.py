@@ -138,7 +138,7 @@ def estimators_table() -> Dict[type, Callable]:
     global _ESTIMATORS
     if _ESTIMATORS is None:
         from sklearn import linear_model as lm, svm
-        from . import trees
+        from . import hist_gb, lgbm, trees
         table = {
             lm.LogisticRegression: logistic_regression,
             lm.LogisticRegressionCV: logistic_regression,
@@ -160,6 +160,8 @@ def estimators_table() -> Dict[type, Callable]:
             svm.LinearSVR: linear_regressor,
         }
         table.update(trees.table())
+        table.update(hist_gb.table())
+        table.update(lgbm.table())
         from . import naive_bayes, neural
         table.update(naive_bayes.table())
         table.update(neural.table())

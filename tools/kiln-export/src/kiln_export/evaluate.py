@@ -202,18 +202,37 @@ def _link(raw: np.ndarray, link: str) -> Optional[np.ndarray]:
     raise EvalError(f"unknown link {link!r}")
 
 
-def _walk(tree: dict, x: list) -> list:
+def _category_left(cats: dict, v: float, missing_left: bool, unknown: str) -> bool:
+    c = int(v) if 0.0 <= v < 4294967296.0 else None  # truncated toward zero
+    if c is not None and c in cats["left"]:
+        return True
+    if c is not None and c in cats["right"]:
+        return False
+    return missing_left if unknown == "missing" else unknown == "left"
+
+
+def _walk(tree: dict, x: list, est: dict) -> list:
+    f64 = est.get("threshold_dtype") == "float64"
+    lt = est.get("compare") == "lt"
+    unknown = est.get("unknown_category") or "missing"
     node = 0
     left, right = tree["children_left"], tree["children_right"]
     mgl = tree.get("missing_go_to_left")
+    cats = tree.get("categories")
     while left[node] != -1:
         v = x[tree["feature"][node]]
+        missing_left = bool(mgl is not None and mgl[node])
+        thr = tree["threshold"][node]
         if math.isnan(v):
-            node = left[node] if (mgl is not None and mgl[node]) else right[node]
-        elif tree["threshold"][node] is None or float(np.float32(v)) <= tree["threshold"][node]:
-            node = left[node]
+            go_left = missing_left
+        elif cats is not None and cats[node] is not None:
+            go_left = _category_left(cats[node], v, missing_left, unknown)
+        elif thr is None:
+            go_left = True
         else:
-            node = right[node]
+            xv = v if f64 else float(np.float32(v))  # widened back exactly: compared with the double
+            go_left = xv < thr if lt else xv <= thr
+        node = left[node] if go_left else right[node]
     return tree["value"][node]
 
 
@@ -243,7 +262,7 @@ def predict_row(model: dict, row: Dict[str, Any]) -> dict:
         if est["aggregate"] == "average":
             acc = np.zeros(est["n_targets"])
             for t in est["trees"]:
-                acc = acc + np.asarray(_walk(t, x))
+                acc = acc + np.asarray(_walk(t, x, est))
             o = acc / len(est["trees"])
             if out["task"] == "regression":
                 return {"value": float(o[0])}
@@ -253,10 +272,12 @@ def predict_row(model: dict, row: Dict[str, Any]) -> dict:
         raw = np.array(est["init"], dtype=np.float64)
         lr = est["learning_rate"]
         for t in est["trees"]:
-            raw[t["target"]] += lr * _walk(t, x)[0]
+            raw[t["target"]] += lr * _walk(t, x, est)[0]
         if out["task"] == "regression":
             return {"value": float(raw[0])}
-        label_idx = (1 if raw[0] >= 0 else 0) if raw.shape[0] == 1 else int(np.argmax(raw))
+        at_zero = est.get("label_at_zero", 1)
+        label_idx = (1 if raw[0] > 0 or (raw[0] == 0 and at_zero == 1) else 0) if raw.shape[0] == 1 \
+            else int(np.argmax(raw))
         res["label"] = out["classes"][label_idx]
         if out.get("probabilities"):
             res["probabilities"] = _link(raw, est["link"]).tolist()

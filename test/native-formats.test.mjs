@@ -1,0 +1,89 @@
+// Model files written by the training libraries themselves, loaded directly (no exporter, no
+// verification rows): LightGBM's text format (Booster.save_model). test/native-formats/generate.py
+// fits the models on sklearn's bundled datasets (10% NaN, a categorical column) under
+// .venv/sklearn-latest and writes the library's own predictions for every row; the engine must
+// agree: labels identical, probabilities / raw scores / values within the case's tolerance.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel, loadModelFromString } from '../dist/index.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+test('library model files load directly and match the library on every row', { timeout: 10 * 60_000 }, async (t) => {
+  const python = join(ROOT, '.venv', 'sklearn-latest', 'bin', 'python');
+  assert.ok(existsSync(python), `${python} is missing: run "bash scripts/setup-python.sh"`);
+  const out = mkdtempSync(join(tmpdir(), 'kiln-native-formats-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const run = spawnSync(python, [join(ROOT, 'test/native-formats/generate.py'), out], {
+    encoding: 'utf8', timeout: 5 * 60_000, env: { ...process.env, PYTHONHASHSEED: '0', OMP_NUM_THREADS: '1' },
+  });
+  assert.equal(run.status, 0, `generator failed:\n${run.stderr}`);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  for (const na of manifest.not_applicable) t.diagnostic(`not applicable: ${na.library} (${na.reason})`);
+  assert.ok(manifest.cases.length >= 4, 'expected the LightGBM cases to run');
+  assert.ok(manifest.cases.some((c) => c.categorical_splits > 0), 'some case must split on the categorical column');
+
+  for (const c of manifest.cases) {
+    await t.test(c.name, () => {
+      const file = join(out, c.name, 'model.txt');
+      const model = loadModel(file);
+      assert.equal(model.verification.rowsChecked, 0, 'a library file carries no verification rows');
+      const again = loadModelFromString(readFileSync(file, 'utf8'));
+      const e = JSON.parse(readFileSync(join(out, c.name, 'expected.json'), 'utf8'));
+      const names = model.inputs.map((i) => i.name);
+      const records = e.rows.map((r) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
+      const results = model.predictBatch(records);
+      let worst = 0;
+      const near = (what, i, a, b) => {
+        assert.equal(a.length, b.length, `${what} width at row ${i}`);
+        a.forEach((v, k) => {
+          const d = Math.abs(v - b[k]);
+          if (!(d <= c.tolerance)) assert.fail(`${what}[${k}] at row ${i}: kiln ${v} vs ${c.library} ${b[k]}`);
+          worst = Math.max(worst, d);
+        });
+      };
+      results.forEach((r, i) => {
+        if (e.label) {
+          assert.equal(r.label, e.label[i], `label at row ${i}`);
+          near('probabilities', i, r.probabilities, e.probabilities[i]);
+          near('decision', i, r.decision, e.decision[i]);
+        } else {
+          near('value', i, [r.value], [e.value[i]]);
+        }
+      });
+      assert.deepEqual(again.predictBatch(records.slice(0, 5)), results.slice(0, 5));
+      t.diagnostic(`${c.name} (${c.library} ${c.version}): ${c.rows} rows, ${c.categorical_splits} categorical splits, max |diff| ${worst.toExponential(2)}`);
+    });
+  }
+});
+
+test('broken LightGBM text files are refused with a model error', () => {
+  const header = 'tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=1\n' +
+    'objective=regression\nfeature_names=a b\nfeature_infos=none none\ntree_sizes=1\n\n';
+  const tree = 'Tree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\n' +
+    'left_child=-1\nright_child=-2\nleaf_value=1 2\nshrinkage=1\n\n';
+  const ok = loadModelFromString(header + tree + 'end of trees\n');
+  assert.deepEqual(ok.inputs.map((i) => i.name), ['a', 'b']);
+  assert.equal(ok.predict({ a: 0.5, b: 0 }).value, 1);
+  assert.equal(ok.predict({ a: 0.6, b: 0 }).value, 2);
+  assert.equal(ok.predict({ a: null, b: 0 }).value, 1);  // NaN type None: read as 0.0 <= 0.5
+  const cases = [
+    [header + tree, 'KILN_MODEL_INVALID', /end of trees/],
+    [header + tree.replace('right_child=-2', 'right_child=-3') + 'end of trees\n', 'KILN_MODEL_INVALID', /leaf 2 out of range/],
+    [header + tree.replace('leaf_value=1 2', 'leaf_value=1') + 'end of trees\n', 'KILN_MODEL_INVALID', /leaf_value has 1 values/],
+    [header + tree.replace('threshold=0.5', 'threshold=x') + 'end of trees\n', 'KILN_MODEL_INVALID', /'x' is not a number/],
+    [header + tree.replace('split_feature=0', 'split_feature=7') + 'end of trees\n', 'KILN_MODEL_INVALID', /feature 7 is out of range/],
+    [header.replace('objective=regression', 'objective=poisson') + tree + 'end of trees\n', 'KILN_MODEL_UNSUPPORTED', /poisson/],
+    [header + tree.replace('decision_type=2', 'decision_type=6') + 'end of trees\n', 'KILN_MODEL_UNSUPPORTED', /missing type Zero/],
+    [header.replace('version=v4', 'version=v9') + tree + 'end of trees\n', 'KILN_MODEL_VERSION', /v9/],
+    [header.replace('feature_names=a b', 'feature_names=a a') + tree + 'end of trees\n', 'KILN_MODEL_INVALID', /duplicate feature name/],
+  ];
+  for (const [text, code, message] of cases) {
+    assert.throws(() => loadModelFromString(text), (err) => err.code === code && message.test(err.message), `${code} ${message}`);
+  }
+});

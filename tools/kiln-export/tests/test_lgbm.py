@@ -1,0 +1,50 @@
+"""LightGBM models through the exporter (lightgbm is pinned in requirements/sklearn-latest.txt only)."""
+import numpy as np
+import pytest
+
+import kiln_export
+from conftest import export_ok
+
+lightgbm = pytest.importorskip("lightgbm")
+
+
+def _nan(X, seed=0):
+    X = X.copy()
+    rng = np.random.default_rng(seed)
+    for c in X.columns:
+        X.loc[rng.random(len(X)) < 0.1, c] = np.nan
+    return X
+
+
+def test_multiclass_with_nan(iris):
+    X, y = iris
+    X = _nan(X).rename(columns=lambda c: c.replace(" ", "_"))
+    model = export_ok(lightgbm.LGBMClassifier(n_estimators=10, min_child_samples=5, verbose=-1, n_jobs=1).fit(X, y))
+    e = model["estimator"]
+    assert e["link"] == "softmax" and e["n_targets"] == 3 and e["threshold_dtype"] == "float64"
+    assert any(any(t["missing_go_to_left"]) for t in e["trees"])
+
+
+def test_categorical_feature(diabetes):
+    X, y = diabetes
+    X = X.copy()
+    # bmi as 5 bins with shuffled codes (only a categorical split can use it), bmi itself dropped
+    X["grade"] = np.array([3, 0, 4, 1, 2])[np.digitize(X["bmi"], np.quantile(X["bmi"], [.2, .4, .6, .8]))].astype(float)
+    X = X.drop(columns=["bmi"])
+    est = lightgbm.LGBMRegressor(n_estimators=10, min_data_per_group=5, cat_smooth=1, verbose=-1, n_jobs=1)
+    model = export_ok(est.fit(X, y, categorical_feature=["grade"]))
+    assert model["estimator"]["unknown_category"] == "right"
+    assert any(c for t in model["estimator"]["trees"] for c in t.get("categories", []))
+
+
+@pytest.mark.parametrize("kw, option", [({"zero_as_missing": True}, "zero_as_missing"),
+                                        ({"boosting_type": "rf", "bagging_freq": 1, "bagging_fraction": 0.5},
+                                         "boosting"),
+                                        ({"objective": "poisson"}, "objective")])
+def test_refused(diabetes, kw, option):
+    X, y = diabetes
+    X = X.copy()
+    X.iloc[::7, 0] = 0.0  # zeros to treat as missing
+    est = lightgbm.LGBMRegressor(n_estimators=5, verbose=-1, n_jobs=1, **kw).fit(X, y)
+    with pytest.raises(kiln_export.UnsupportedError, match=option):
+        kiln_export.export(est)
