@@ -17,6 +17,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -33,6 +34,9 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "kiln-export", "src"))
 from models import MODELS  # noqa: E402
 
 BENCH_ROWS = 10_000  # the largest batch; the data's rows are repeated up to this many
+# Bump when this file starts writing different outputs: cached models are reused while the
+# model list (models.py), the bundled file, requirements/bench.txt and this stay the same.
+PREPARE_FORMAT = 1
 TL2CGEN_COMPILE_LIMIT_S = 150
 TL2CGEN_COMPILE_LIMIT_S_QUICK = 60
 
@@ -52,15 +56,16 @@ def reason(error):
 
 
 def fingerprint(spec, quick):
-    h = hashlib.sha256()
-    for name in ("models.py", "prepare.py"):
-        with open(os.path.join(HERE, name), "rb") as f:
-            h.update(f.read())
+    h = hashlib.sha256(f"{PREPARE_FORMAT}".encode())
+    with open(os.path.join(HERE, "models.py"), "rb") as f:
+        h.update(f.read())
+    with open(os.path.join(ROOT, "requirements", "bench.txt"), "rb") as f:
+        h.update(f.read())
     if spec.bundled:
         with open(os.path.join(ROOT, "models", f"{spec.bundled}.json"), "rb") as f:
             h.update(f.read())
     import sklearn
-    h.update(f"{spec.id}|{quick}|{sklearn.__version__}|{sys.version}".encode())
+    h.update(f"{spec.id}|{quick}|{sklearn.__version__}|{sys.version}|{sys.prefix}".encode())
     return h.hexdigest()[:16]
 
 
@@ -105,13 +110,17 @@ def tl2cgen_lib(est, out, quick):
     path = os.path.join(out, "tl2cgen.so")
     t = time.time()
     limit = TL2CGEN_COMPILE_LIMIT_S_QUICK if quick else TL2CGEN_COMPILE_LIMIT_S
+    # Its own process group, so a timeout also ends the gcc processes it started.
+    child = subprocess.Popen([sys.executable, __file__, "--tl2cgen-compile", os.path.join(out, "model.pkl"), path],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        subprocess.run([sys.executable, __file__, "--tl2cgen-compile", os.path.join(out, "model.pkl"), path],
-                       check=True, timeout=limit, capture_output=True, text=True)
+        _, err = child.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
         raise Absent(f"compiling the trees with gcc took over {limit} s on this machine; not timed")
-    except subprocess.CalledProcessError as e:
-        raise Absent(f"TL2cgen: {(e.stderr or str(e)).strip().splitlines()[-1]}")
+    if child.returncode != 0:
+        raise Absent(f"TL2cgen: {(err or f'exit {child.returncode}').strip().splitlines()[-1]}")
     return {"path": path, "treelite": treelite.__version__, "tl2cgen": tl2cgen.__version__,
             "compileSeconds": round(time.time() - t, 1)}
 
