@@ -40,7 +40,7 @@ function findPython(explicit) {
 /** The model list without Python: the ids and titles bench/py/models.py declares. */
 function listedModels(wanted) {
   const text = readFileSync(path.join(ROOT, 'bench', 'py', 'models.py'), 'utf8');
-  const found = [...text.matchAll(/ModelSpec\("(\w+)", (f?)"([^"]+)"/g)].map((m) => ({ id: m[1], title: m[3] }));
+  const found = [...text.matchAll(/ModelSpec\("(\w+)", "([^"]+)"/g)].map((m) => ({ id: m[1], title: m[2] }));
   return wanted ? found.filter((m) => wanted.includes(m.id)) : found;
 }
 
@@ -79,6 +79,12 @@ export async function runBench(o) {
       info.python = manifest.python;
       info.sklearn = manifest.sklearn;
     }
+    // Models left out by --models still get their row, marked as such.
+    for (const m of listedModels()) {
+      if (!manifest.models.some((e) => e.id === m.id)) manifest.models.push({ ...m, status: 'absent', reason: 'not selected (--models)' });
+    }
+    const order = listedModels().map((m) => m.id);
+    manifest.models.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     const entries = manifest.models;
     const kilnOk = (e) => e.kiln?.status === 'ok';
 

@@ -68,7 +68,7 @@ MODELS = [
               _bundled("breast_cancer_rf"), bundled="breast_cancer_rf", boosted_equivalent=(100, 8), http=True),
     ModelSpec("breast_cancer_gbm", "breast_cancer GradientBoosting 100 trees depth 3",
               _bundled("breast_cancer_gbm"), bundled="breast_cancer_gbm", boosted_equivalent=(100, 3), http=True),
-    ModelSpec("synthetic_rf_large", f"synthetic {LARGE_FEATURES} features, RandomForest {LARGE_TREES} trees depth {LARGE_DEPTH}",
+    ModelSpec("synthetic_rf_large", "synthetic 100 features, RandomForest 500 trees depth 10",
               _large, boosted_equivalent=(LARGE_TREES, LARGE_DEPTH)),
     ModelSpec("digits_histgb", "digits (10 classes) HistGradientBoosting 100 iterations",
               _digits_histgb, boosted_equivalent=(100, 6)),
