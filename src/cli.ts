@@ -8,6 +8,7 @@ import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli/errors.js';
 import { runExport, type ExportOptions } from './cli/export.js';
 import { packageVersion } from './cli/paths.js';
 import { runPredict } from './cli/predict.js';
+import { addBenchCommand } from './cli/bench.js';
 import { addServeCommand } from './cli/serve.js';
 import { runValidate, type ValidateOptions } from './cli/validate.js';
 
@@ -58,6 +59,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action((model: string, options: ValidateOptions) => setExit(runValidate(model, options)));
 
   addServeCommand(program, setExit);
+  addBenchCommand(program, setExit);
 
   return program;
 }
