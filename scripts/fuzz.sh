@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # libFuzzer runs of the engine harnesses (native/fuzz). Not part of CI.
 #   npm run fuzz -- [seconds per harness, default 60] [harness ...]
-# Harnesses: model_load (Model::LoadString on arbitrary bytes), verification (the row path).
+# Harnesses: model_load (Model::LoadString on arbitrary bytes: Kiln JSON and LightGBM text, seeded
+# with the bundled models, test fixtures and native/fuzz/seeds/model_load), verification (the row path).
 # Both run at once (one process each). Working corpora persist in build/fuzz/corpus/<harness>,
 # crashing inputs land in build/fuzz/artifacts/<harness>/ — copy each one into
 # native/tests/fuzz_regressions/ (the GoogleTest FuzzRegressions replays them in npm test).
@@ -23,7 +24,7 @@ seed() {  # harness -> corpus dir, seeded on first use
   local h=$1 c="$B/corpus/$1"
   mkdir -p "$c"
   if [ "$h" = model_load ]; then
-    for f in models/*.json $(find test/fixtures -name '*.json') native/tests/fuzz_regressions/*; do
+    for f in models/*.json $(find test/fixtures -name '*.json') native/fuzz/seeds/model_load/* native/tests/fuzz_regressions/*; do
       [ -f "$f" ] && cp "$f" "$c/seed-$(echo "$f" | tr '/' '_')"
     done
   else
