@@ -83,11 +83,11 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     if (!m) {
       const labels = { model: entry.name, version: entry.version };
       m = {
-        success: metrics.requestSuccess.labels(labels),
-        inferences: metrics.inferenceCount.labels(labels),
-        execs: metrics.execCount.labels(labels),
-        hits: metrics.cacheHits.labels(labels),
-        misses: metrics.cacheMisses.labels(labels),
+        success: metrics.requestSuccess.child(labels),
+        inferences: metrics.inferenceCount.child(labels),
+        execs: metrics.execCount.child(labels),
+        hits: metrics.cacheHits.child(labels),
+        misses: metrics.cacheMisses.child(labels),
         request: metrics.requestDuration.labels(labels),
         compute: metrics.computeDuration.labels(labels),
       };
@@ -258,14 +258,14 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     fail(request, reply, 404, 'KILN_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`);
   });
 
-  // Bound counter per (method, route, status): labelling a counter on every request hashes its labels.
+  // One counting child per (method, route, status), looked up by a plain string key.
   const responseCounters = new Map<string, { inc(): void }>();
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const key = `${request.method} ${reply.statusCode} ${route}`;
     let counter = responseCounters.get(key);
     if (counter === undefined) {
-      counter = metrics.httpResponses.labels({ method: request.method, route, status: String(reply.statusCode) });
+      counter = metrics.httpResponses.child({ method: request.method, route, status: String(reply.statusCode) });
       responseCounters.set(key, counter);
     }
     counter.inc();
