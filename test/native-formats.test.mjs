@@ -1,8 +1,10 @@
 // Model files written by the training libraries themselves, loaded directly (no exporter, no
-// verification rows): LightGBM's text format (Booster.save_model). test/native-formats/generate.py
-// fits the models on sklearn's bundled datasets (10% NaN, a categorical column) under
+// verification rows): LightGBM's text format and XGBoost's JSON format (Booster.save_model).
+// test/native-formats/generate.py fits the models on sklearn's bundled datasets (10% NaN, a
+// categorical column for LightGBM) under
 // .venv/sklearn-latest and writes the library's own predictions for every row; the engine must
-// agree: labels identical, probabilities / raw scores / values within the case's tolerance.
+// agree: labels identical, probabilities / raw scores / values within the case's tolerance (a
+// number, absolute; or {absolute, relative} for XGBoost, which computes in float32).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,12 +27,13 @@ test('library model files load directly and match the library on every row', { t
   assert.equal(run.status, 0, `generator failed:\n${run.stderr}`);
   const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
   for (const na of manifest.not_applicable) t.diagnostic(`not applicable: ${na.library} (${na.reason})`);
-  assert.ok(manifest.cases.length >= 4, 'expected the LightGBM cases to run');
+  assert.ok(manifest.cases.length >= 8, 'expected the LightGBM and XGBoost cases to run');
   assert.ok(manifest.cases.some((c) => c.categorical_splits > 0), 'some case must split on the categorical column');
 
   for (const c of manifest.cases) {
     await t.test(c.name, () => {
-      const file = join(out, c.name, 'model.txt');
+      const file = join(out, c.name, c.file);
+      const tol = typeof c.tolerance === 'number' ? { absolute: c.tolerance, relative: 0 } : c.tolerance;
       const model = loadModel(file);
       assert.equal(model.verification.rowsChecked, 0, 'a library file carries no verification rows');
       const again = loadModelFromString(readFileSync(file, 'utf8'));
@@ -43,7 +46,7 @@ test('library model files load directly and match the library on every row', { t
         assert.equal(a.length, b.length, `${what} width at row ${i}`);
         a.forEach((v, k) => {
           const d = Math.abs(v - b[k]);
-          if (!(d <= c.tolerance)) assert.fail(`${what}[${k}] at row ${i}: kiln ${v} vs ${c.library} ${b[k]}`);
+          if (!(d <= tol.absolute + tol.relative * Math.abs(b[k]))) assert.fail(`${what}[${k}] at row ${i}: kiln ${v} vs ${c.library} ${b[k]}`);
           worst = Math.max(worst, d);
         });
       };
@@ -82,6 +85,51 @@ test('broken LightGBM text files are refused with a model error', () => {
     [header + tree.replace('decision_type=2', 'decision_type=6') + 'end of trees\n', 'KILN_MODEL_UNSUPPORTED', /missing type Zero/],
     [header.replace('version=v4', 'version=v9') + tree + 'end of trees\n', 'KILN_MODEL_VERSION', /v9/],
     [header.replace('feature_names=a b', 'feature_names=a a') + tree + 'end of trees\n', 'KILN_MODEL_INVALID', /duplicate feature name/],
+  ];
+  for (const [text, code, message] of cases) {
+    assert.throws(() => loadModelFromString(text), (err) => err.code === code && message.test(err.message), `${code} ${message}`);
+  }
+});
+
+test('XGBoost JSON files: routing by hand, and broken files refused with a model error', () => {
+  // One tree: a < 0.5 (float32) goes left, NaN goes the default_left way (right here).
+  const model = (edit = {}) => {
+    const tree = {
+      left_children: [1, -1, -1], right_children: [2, -1, -1], split_indices: [0, 0, 0],
+      split_conditions: [0.5, 1, 2], default_left: [0, 0, 0], split_type: [0, 0, 0],
+      tree_param: { num_nodes: '3', size_leaf_vector: '1' }, ...edit.tree,
+    };
+    return JSON.stringify({
+      version: edit.version ?? [3, 2, 0],
+      learner: {
+        feature_names: ['a', 'b'], feature_types: edit.types ?? ['float', 'float'],
+        learner_model_param: { base_score: edit.base ?? '[1E1]', num_class: '0', num_feature: '2', num_target: '1' },
+        objective: { name: edit.objective ?? 'reg:squarederror' },
+        gradient_booster: { name: edit.booster ?? 'gbtree', model: { trees: [tree], tree_info: edit.info ?? [0] } },
+      },
+    });
+  };
+  const ok = loadModelFromString(model());
+  assert.deepEqual(ok.inputs.map((i) => i.name), ['a', 'b']);
+  assert.equal(ok.predict({ a: 0.49, b: 0 }).value, 11);
+  assert.equal(ok.predict({ a: 0.5, b: 0 }).value, 12);  // strict <
+  assert.equal(ok.predict({ a: null, b: 0 }).value, 12);
+  assert.equal(loadModelFromString(model({ tree: { default_left: [1, 0, 0] } })).predict({ a: null, b: 0 }).value, 11);
+  const p = loadModelFromString(model({ objective: 'binary:logistic', base: '[5E-1]' })).predict({ a: 0, b: 0 });
+  assert.equal(p.label, 1);
+  assert.ok(Math.abs(p.probabilities[1] - 1 / (1 + Math.exp(-1))) < 1e-15);  // logit(0.5) = 0, + leaf 1
+  const cases = [
+    [model({ objective: 'count:poisson' }), 'KILN_MODEL_UNSUPPORTED', /count:poisson/],
+    [model({ booster: 'gblinear' }), 'KILN_MODEL_UNSUPPORTED', /gblinear/],
+    [model({ tree: { split_type: [1, 0, 0] } }), 'KILN_MODEL_UNSUPPORTED', /categorical/],
+    [model({ types: ['c', 'float'] }), 'KILN_MODEL_UNSUPPORTED', /categorical/],
+    [model({ version: [9, 0, 0] }), 'KILN_MODEL_VERSION', /9\.0\.0/],
+    [model({ tree: { right_children: [7, -1, -1] } }), 'KILN_MODEL_INVALID', /right_children/],
+    [model({ tree: { split_indices: [5, 0, 0] } }), 'KILN_MODEL_INVALID', /split_indices/],
+    [model({ tree: { split_conditions: [0.5, 1] } }), 'KILN_MODEL_INVALID', /split_conditions has 2 entries/],
+    [model({ tree: { split_conditions: ['x', 1, 2] } }), 'KILN_MODEL_INVALID', /'x' is not a number/],
+    [model({ info: [3] }), 'KILN_MODEL_INVALID', /tree_info/],
+    [model({ tree: { left_children: [1, 1, -1], right_children: [2, -1, -1] } }), 'KILN_MODEL_INVALID', /./],
   ];
   for (const [text, code, message] of cases) {
     assert.throws(() => loadModelFromString(text), (err) => err.code === code && message.test(err.message), `${code} ${message}`);

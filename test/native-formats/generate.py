@@ -1,9 +1,10 @@
-"""Fits LightGBM models on sklearn's bundled datasets (10% NaN, a categorical column), saves them
-in LightGBM's own text format (Booster.save_model) and writes what LightGBM itself predicts.
+"""Fits LightGBM models on sklearn's bundled datasets (10% NaN, a categorical column) and XGBoost
+models (10% NaN), saves them in the library's own format (LightGBM's text, XGBoost's JSON, both by
+Booster.save_model) and writes what the library itself predicts.
 
     python test/native-formats/generate.py OUT_DIR
 
-OUT_DIR/manifest.json lists the cases; per case OUT_DIR/<case>/model.txt and expected.json:
+OUT_DIR/manifest.json lists the cases; per case OUT_DIR/<case>/<file> (the case's "file") and expected.json:
 {"rows": [[...], ...] (NaN as null, in feature order), "label": [...] | null,
  "probabilities": [[...]] | null, "decision": [[...]] | null, "value": [...] | null}.
 Cases whose library is not installed are listed under "not_applicable".
@@ -72,7 +73,42 @@ def lightgbm_cases(out):
             json.dump(exp, f, allow_nan=False)
         n_cat = sum(1 for t in booster.dump_model()["tree_info"] for _ in _cat_nodes(t["tree_structure"]))
         cases.append({"name": name, "library": "lightgbm", "version": lgb.__version__, "rows": len(X),
-                      "categorical_splits": n_cat, "tolerance": 1e-9})
+                      "file": "model.txt", "categorical_splits": n_cat, "tolerance": 1e-9})
+    return cases
+
+
+def xgboost_cases(out):
+    """XGBoost computes in float32 (Kiln in float64): probabilities and margins within 1e-6,
+    regression values within 1e-6 relative (a float32 near 150 is only known to ~1e-5)."""
+    import xgboost as xgb
+    cases = []
+    specs = [("xgb_breast_cancer_binary", skd.load_breast_cancer, {"objective": "binary:logistic"}, False),
+             ("xgb_wine_multiclass", skd.load_wine, {"objective": "multi:softprob", "num_class": 3}, False),
+             ("xgb_diabetes_regression", skd.load_diabetes, {"objective": "reg:squarederror"}, False),
+             ("xgb_iris_multiclass_named", skd.load_iris, {"objective": "multi:softprob", "num_class": 3}, True)]
+    for i, (name, loader, params, named) in enumerate(specs):
+        X, y = _data(loader, 10 + i, False)
+        names = [f"x_{j}" for j in range(X.shape[1])] if named else None
+        p = dict(params, nthread=1, seed=SEED, max_depth=4, eta=0.3, tree_method="hist")
+        dm = xgb.DMatrix(X, y, feature_names=names)
+        booster = xgb.train(p, dm, num_boost_round=40)
+        d = os.path.join(out, name)
+        os.makedirs(d, exist_ok=True)
+        booster.save_model(os.path.join(d, "model.json"))
+        exp = {"rows": _rows(X), "label": None, "probabilities": None, "decision": None, "value": None}
+        pred = booster.predict(dm)
+        if params["objective"] == "reg:squarederror":
+            exp["value"] = np.asarray(pred, dtype=float).tolist()
+        else:
+            prob = np.column_stack([1 - pred, pred]) if pred.ndim == 1 else pred
+            exp["probabilities"] = _matrix(prob)
+            exp["decision"] = _matrix(booster.predict(dm, output_margin=True))
+            exp["label"] = (pred > 0.5).astype(int).tolist() if pred.ndim == 1 else np.argmax(pred, axis=1).tolist()
+        with open(os.path.join(d, "expected.json"), "w") as f:
+            json.dump(exp, f, allow_nan=False)
+        cases.append({"name": name, "library": "xgboost", "version": xgb.__version__, "rows": len(X),
+                      "file": "model.json", "categorical_splits": 0,
+                      "tolerance": {"absolute": 1e-6, "relative": 1e-6}})
     return cases
 
 
@@ -88,7 +124,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     manifest = {"cases": [], "not_applicable": []}
-    for lib, fn in [("lightgbm", lightgbm_cases)]:
+    for lib, fn in [("lightgbm", lightgbm_cases), ("xgboost", xgboost_cases)]:
         try:
             __import__(lib)
         except ImportError as e:

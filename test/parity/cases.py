@@ -134,3 +134,5 @@ CASES = [
 ]
 CASES += __import__("cases_more").CASES  # issue 3: KBins, PolynomialFeatures, naive Bayes, MLP
 CASES += __import__("cases_boosting").CASES  # issue 3: HistGradientBoosting, LightGBM (NaN, categorical splits)
+CASES += __import__("cases_xgboost").CASES  # issue 3: XGBoost (float32: per-case tolerance)
+TOLERANCE = dict(__import__("cases_xgboost").TOLERANCE)  # case name -> absolute tolerance (default 1e-9)

@@ -114,6 +114,8 @@ def main():
                 continue
             raise
         entry["verification_rows"] = verify_rows
+        if name in cases_module.TOLERANCE:
+            entry["tolerance"] = cases_module.TOLERANCE[name]
         entry["seconds"] = round(time.time() - started, 3)
         manifest["cases"].append(entry)
         print(f"{name}: exported ({entry['seconds']}s)", file=sys.stderr)

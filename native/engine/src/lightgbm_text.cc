@@ -18,7 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "compile.h"
+#include "library_model.h"
 #include "json_reader.h"
 #include "model_impl.h"
 #include "spec_limits.h"
@@ -265,29 +265,7 @@ std::shared_ptr<const Model> LoadLightGbmText(std::string_view text) {
   est["trees"] = std::move(tree_list);
   ParseTreeEnsemble(JVal(est, "lightgbm"), m->trees_);
 
-  Compiler compiler(m->program_, m->inputs_);
-  for (const Col& c : compiler.InputFrame()) m->features_.push_back(c.slot);
-  m->mode_ = m->trees_.row_fn != nullptr ? ModelImpl::Mode::kTreeKernel
-                                         : ModelImpl::Mode::kBoost;  // not reached: float64 always has a kernel
-  RawHead& h = m->head_;
-  h.task = m->task_;
-  h.link = link;
-  h.k = static_cast<uint32_t>(k);
-  if (m->task_ == Task::kClassification) {
-    const size_t n_classes = k == 1 ? 2 : static_cast<size_t>(k);
-    for (size_t c = 0; c < n_classes; ++c) {
-      m->class_num_.push_back(static_cast<double>(c));
-      m->class_json_.push_back(std::to_string(c));
-    }
-    h.n_classes = static_cast<uint32_t>(n_classes);
-    h.probabilities = true;
-    h.decision = true;
-    h.label_ge = false;  // LightGBM: argmax of [1 - p, p]
-    m->probabilities_ = true;
-    m->n_decision_ = static_cast<size_t>(k);
-    m->output_width_ = 1 + n_classes + m->n_decision_;
-  }
-  m->Freeze();
+  FinishLibraryTreeModel(*m, link, static_cast<size_t>(k));
   return m;
 }
 

@@ -13,6 +13,7 @@
 #include "lightgbm_text.h"
 #include "model_impl.h"
 #include "spec_limits.h"
+#include "xgboost_json.h"
 
 namespace kiln {
 
@@ -412,6 +413,7 @@ std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& 
     throw Error(ErrorCode::kModelParse, std::string("model is not valid JSON: ") + e.what());
   }
   try {
+    if (LooksLikeXgboostJson(root)) return LoadXgboostJson(root);
     return Build(root, options);
   } catch (const Json::exception& e) {  // defensive: an access we did not guard
     throw Error(ErrorCode::kModelSchema, std::string("model does not match the format: ") + e.what());

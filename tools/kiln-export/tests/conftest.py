@@ -68,6 +68,15 @@ def assert_valid_model(model, est):
     return model
 
 
+def with_nan(X, seed=0, fraction=0.1):
+    """A copy of DataFrame X with `fraction` of every column set to NaN."""
+    X = X.copy()
+    rng = np.random.default_rng(seed)
+    for c in X.columns:
+        X.loc[rng.random(len(X)) < fraction, c] = np.nan
+    return X
+
+
 def export_ok(est, **kw):
     model = kiln_export.export(est, **kw)
     return assert_valid_model(model, est)

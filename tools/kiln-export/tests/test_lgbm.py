@@ -3,22 +3,14 @@ import numpy as np
 import pytest
 
 import kiln_export
-from conftest import export_ok
+from conftest import export_ok, with_nan
 
 lightgbm = pytest.importorskip("lightgbm")
 
 
-def _nan(X, seed=0):
-    X = X.copy()
-    rng = np.random.default_rng(seed)
-    for c in X.columns:
-        X.loc[rng.random(len(X)) < 0.1, c] = np.nan
-    return X
-
-
 def test_multiclass_with_nan(iris):
     X, y = iris
-    X = _nan(X).rename(columns=lambda c: c.replace(" ", "_"))
+    X = with_nan(X).rename(columns=lambda c: c.replace(" ", "_"))
     model = export_ok(lightgbm.LGBMClassifier(n_estimators=10, min_child_samples=5, verbose=-1, n_jobs=1).fit(X, y))
     e = model["estimator"]
     assert e["link"] == "softmax" and e["n_targets"] == 3 and e["threshold_dtype"] == "float64"

@@ -182,6 +182,9 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
         steps.append(d)
     est_json, output = export_estimator(final, frame, final_path, ctx)
     own_step = est_json.pop("_transform", None)  # an estimator's built-in preprocessing
+    floor = est_json.pop("_min_tolerance", None)  # a library computing in float32 (XGBoost)
+    if floor is not None:
+        tol = {k: max(tol[k], floor[k]) for k in tol}
     if own_step is not None:
         steps.append(own_step)
     transform = None if not steps else {"kind": "pipeline", "steps": steps}

@@ -162,6 +162,8 @@ def estimators_table() -> Dict[type, Callable]:
         table.update(trees.table())
         table.update(hist_gb.table())
         table.update(lgbm.table())
+        from . import xgb
+        table.update(xgb.table())  # XGBoost (when installed)
         from . import naive_bayes, neural
         table.update(naive_bayes.table())
         table.update(neural.table())
