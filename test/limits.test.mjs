@@ -1,7 +1,7 @@
 // Documented maxima (docs/model-format.md "Limits", docs/service.md "Limits"), each tested at the
 // limit (accepted) and one past it (refused with its stable code and a message naming the limit).
 // Engine limits are in native/engine/src/spec_limits.h; service limits in src/server/config.ts.
-// Expression depth is tested by the expression helper's own tests.
+// Expression length and depth limits are tested in test/expressions.test.mjs and native/tests/expr_test.cc.
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
