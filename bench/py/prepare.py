@@ -36,9 +36,12 @@ from models import MODELS  # noqa: E402
 BENCH_ROWS = 10_000  # the largest batch; the data's rows are repeated up to this many
 # Bump when this file starts writing different outputs: cached models are reused while the
 # model list (models.py), the bundled file, requirements/bench.txt and this stay the same.
-PREPARE_FORMAT = 1
-TL2CGEN_COMPILE_LIMIT_S = 150
-TL2CGEN_COMPILE_LIMIT_S_QUICK = 60
+PREPARE_FORMAT = 2
+# Compiling peers (TL2cgen's gcc, lleaves' LLVM) is bounded: a large forest is megabytes of code,
+# and on a slow or shared machine its compile can outlast the whole bench. Over the limit, the peer
+# is reported absent with the time it was given.
+COMPILE_LIMIT_S = 150
+COMPILE_LIMIT_S_QUICK = 60
 
 
 def log(msg):
@@ -101,28 +104,39 @@ def final_estimator(est):
     return est.steps[-1][1] if hasattr(est, "steps") else est
 
 
-def tl2cgen_lib(est, out, quick):
-    """Compiles the trees to a shared library with gcc, in a child process with a time limit: a
-    large forest is megabytes of C, and its compile can outlast the whole bench."""
+def compile_in_child(flag, args, quick, what):
+    """Runs `prepare.py <flag> <args>` in a child process with a time limit; raises Absent with
+    `what` on timeout or failure."""
     import subprocess
-    import tl2cgen
-    import treelite
-    path = os.path.join(out, "tl2cgen.so")
-    t = time.time()
-    limit = TL2CGEN_COMPILE_LIMIT_S_QUICK if quick else TL2CGEN_COMPILE_LIMIT_S
-    # Its own process group, so a timeout also ends the gcc processes it started.
-    child = subprocess.Popen([sys.executable, __file__, "--tl2cgen-compile", os.path.join(out, "model.pkl"), path],
+    limit = COMPILE_LIMIT_S_QUICK if quick else COMPILE_LIMIT_S
+    # Its own process group, so a timeout also ends the compiler processes it started.
+    child = subprocess.Popen([sys.executable, __file__, flag, *args],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _, err = child.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
-        raise Absent(f"compiling the trees with gcc took over {limit} s on this machine; not timed")
+        raise Absent(f"{what} took over {limit} s on this machine; not timed")
     if child.returncode != 0:
-        raise Absent(f"TL2cgen: {(err or f'exit {child.returncode}').strip().splitlines()[-1]}")
+        raise Absent(f"{what}: {(err or f'exit {child.returncode}').strip().splitlines()[-1]}")
+
+
+def tl2cgen_lib(est, out, quick):
+    """Compiles the trees to a shared library with gcc (bounded: see COMPILE_LIMIT_S)."""
+    import tl2cgen
+    import treelite
+    path = os.path.join(out, "tl2cgen.so")
+    t = time.time()
+    compile_in_child("--tl2cgen-compile", [os.path.join(out, "model.pkl"), path], quick,
+                     "compiling the trees with gcc (TL2cgen)")
     return {"path": path, "treelite": treelite.__version__, "tl2cgen": tl2cgen.__version__,
             "compileSeconds": round(time.time() - t, 1)}
+
+
+def lleaves_compile(model_txt, path):
+    import lleaves
+    lleaves.Model(model_file=model_txt).compile(cache=path)
 
 
 def tl2cgen_compile(pkl, path):
@@ -163,10 +177,10 @@ def boosted(spec, X, y, out, quick):
         result["lightgbm"] = {"status": "absent", "reason": reason(e)}
     if result["lightgbm"]["status"] == "ok":
         try:
-            import lleaves
             t = time.time()
             lib = os.path.join(out, "lleaves.so")
-            lleaves.Model(model_file=result["lightgbm"]["path"]).compile(cache=lib)
+            compile_in_child("--lleaves-compile", [result["lightgbm"]["path"], lib], quick,
+                             "compiling the LightGBM model with LLVM (lleaves)")
             from importlib.metadata import version
             result["lleaves"] = {"status": "ok", "path": lib, "version": version("lleaves"),
                                  "compileSeconds": round(time.time() - t, 1)}
@@ -244,9 +258,12 @@ def main():
     p.add_argument("--models", default="")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--tl2cgen-compile", nargs=2, metavar=("PKL", "SO"), help=argparse.SUPPRESS)
+    p.add_argument("--lleaves-compile", nargs=2, metavar=("TXT", "SO"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.tl2cgen_compile:
         return tl2cgen_compile(*args.tl2cgen_compile)
+    if args.lleaves_compile:
+        return lleaves_compile(*args.lleaves_compile)
     wanted = [m for m in args.models.split(",") if m]
     known = [m.id for m in MODELS]
     unknown = [m for m in wanted if m not in known]
