@@ -34,10 +34,25 @@ interface KilnRequestState {
   start: bigint;
 }
 
+/**
+ * What the record routes' body parser found (see recordBodyParser): the entry the body was read
+ * for, its cache key, a cached response, or the body's encoded rows.
+ */
+interface RecordBody {
+  entry: ModelEntry;
+  key: string | null;
+  hit: string | undefined;
+  rows: Float64Array | null;
+  /** The body is an array of records (friendly route), not one bare record. */
+  array: boolean;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
-    rawBody: string | undefined;
+    /** The body as received: text (V2 route), bytes (record routes). */
+    rawBody: string | Buffer | undefined;
     kiln: KilnRequestState | null;
+    recordBody: RecordBody | null;
   }
 }
 
@@ -177,6 +192,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   });
   app.decorateRequest('rawBody', undefined);
   app.decorateRequest('kiln', null);
+  app.decorateRequest('recordBody', null);
 
   await app.register(swagger, {
     openapi: {
@@ -277,15 +293,25 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   const resolve = (request: FastifyRequest, name: string, version: string | undefined): ModelEntry => {
     const state: KilnRequestState = { entry: null, start: process.hrtime.bigint() };
     request.kiln = state;
-    const entry = repository.get(name, version);
+    // The record routes' body parser already resolved it: the request is served by that version
+    // even if a reload happened since (a model is immutable; its rows were encoded for it).
+    const entry = request.recordBody?.entry ?? repository.get(name, version);
     state.entry = entry;
     return entry;
   };
 
   const cached = (request: FastifyRequest, reply: FastifyReply, entry: ModelEntry, kind: string): string | null => {
-    if (!entry.cache || request.rawBody === undefined) return null;
-    const key = ResponseCache.key(kind, request.rawBody);
-    const hit = entry.cache.get(key);
+    const pre = request.recordBody;
+    let key: string | null;
+    let hit: string | undefined;
+    if (pre !== null) {
+      ({ key, hit } = pre);
+      if (key === null) return null;
+    } else {
+      if (!entry.cache || request.rawBody === undefined) return null;
+      key = ResponseCache.key(kind, request.rawBody);
+      hit = entry.cache.get(key);
+    }
     const m = entryMetrics(entry);
     if (hit !== undefined) {
       m.hits.inc();
@@ -333,6 +359,54 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     const model = entry.model;
     const predictions = records.length >= config.asyncBatchRows ? await model.predictBatchAsync(records) : model.predictBatch(records);
     return { predictions, seconds: seconds(t0) };
+  };
+
+  /** Predicts the rows the record routes' body parser encoded (one prediction per row). */
+  const predictEncoded = async (entry: ModelEntry, rows: Float64Array): Promise<{ predictions: Prediction[]; seconds: number }> => {
+    const t0 = process.hrtime.bigint();
+    const model = entry.model;
+    const predictions = rows.length >= config.asyncBatchRows * model.inputs.length ? await model.predictEncodedAsync(rows) : model.predictEncoded(rows);
+    return { predictions, seconds: seconds(t0) };
+  };
+
+  // Body parser of the record routes (friendly predict, KServe V1 predict): keeps the raw bytes
+  // and, when the model is there, answers from the cache or has the addon read the bytes straight
+  // into the model's encoded rows (no JSON.parse, no object per feature, no UTF-8 decoding).
+  // The addon takes only plain valid records; anything else (bad JSON, wrong types, unknown or
+  // missing features, too many rows, an unknown model) is parsed here with JSON.parse as before,
+  // and the schema and the encoder answer with the same errors as before.
+  const PLACEHOLDER_RECORD = Object.freeze({});
+  const PLACEHOLDER_INSTANCES = Object.freeze({ instances: Object.freeze([]) });
+  const recordBodyParser = (kind: 'predict' | 'v1') => (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
+    request.rawBody = body;
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    const params = request.params as { name?: string; version?: string };
+    let entry: ModelEntry | null = null;
+    try {
+      if (typeof params.name === 'string') entry = repository.get(params.name, params.version);
+    } catch {
+      entry = null; // the handler resolves again and answers the error
+    }
+    if (entry !== null) {
+      const key = entry.cache ? ResponseCache.key(kind, body) : null;
+      const hit = key === null ? undefined : entry.cache?.get(key);
+      const rows = hit === undefined ? entry.model.parseBody(body, kind === 'v1', config.maxBatchRows) : null;
+      if (hit !== undefined || rows !== null) {
+        request.recordBody = { entry, key, hit, rows, array: kind === 'v1' || firstByte(body) === 0x5b };
+        done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
+        return;
+      }
+      // Keep the key: a valid body the addon declined (e.g. repeated keys) is still cached.
+      request.recordBody = { entry, key, hit: undefined, rows: null, array: false };
+    }
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch (error) {
+      done(new KilnError('KILN_REQUEST_INVALID', `the body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
   };
 
   const notReady = (error: unknown): boolean => isKilnError(error) && error.code === 'KILN_MODEL_UNAVAILABLE';
@@ -423,7 +497,8 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     const entry = resolve(request, request.params.name, request.params.version);
     const key = cached(request, reply, entry, 'v1');
     if (reply.sent) return reply;
-    const { predictions, seconds: s } = await predictRecords(entry, request.body.instances);
+    const rows = request.recordBody?.rows;
+    const { predictions, seconds: s } = rows ? await predictEncoded(entry, rows) : await predictRecords(entry, request.body.instances);
     return finish(request, reply, entry, key, { predictions }, predictions.length, s);
   };
   const v1Schema = (params: object) => ({
@@ -431,8 +506,12 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   });
   const v1Params = { type: 'object', properties: { name: { type: 'string' } } };
   const v1VersionParams = { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } };
-  app.post(`/v1/models/${v1Name}::predict`, v1Schema(v1Params), v1Predict);
-  app.post(`/v1/models/:name/versions/${v1Version}::predict`, v1Schema(v1VersionParams), v1Predict);
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, recordBodyParser('v1'));
+    scope.post(`/v1/models/${v1Name}::predict`, v1Schema(v1Params), v1Predict);
+    scope.post(`/v1/models/:name/versions/${v1Version}::predict`, v1Schema(v1VersionParams), v1Predict);
+  });
   app.get('/v1/models/:name', { schema: { tags: ['v1'], summary: 'Model status (KServe V1)', params: S.nameParams, response: { 200: S.v1StatusResponse, ...S.errorResponses } } }, async (request) => {
     const { name } = request.params as { name: string };
     try {
@@ -450,6 +529,11 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     const entry = resolve(request, request.params.name, request.params.version);
     const key = cached(request, reply, entry, 'predict');
     if (reply.sent) return reply;
+    const pre = request.recordBody;
+    if (pre?.rows) {
+      const { predictions, seconds: s } = await predictEncoded(entry, pre.rows);
+      return finish(request, reply, entry, key, pre.array ? predictions : predictions[0], predictions.length, s);
+    }
     const body = request.body;
     if (!Array.isArray(body)) {
       // One record: the model's one-row fast path (errors are the same, with row 0).
@@ -463,8 +547,12 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   const friendlySchema = (params: object) => ({
     schema: { tags: ['predict'], summary: 'Predict one record or an array of records', params, body: S.predictRequest, response: { 200: S.predictResponse, ...S.errorResponses } },
   });
-  app.post('/models/:name/predict', friendlySchema(S.nameParams), friendlyPredict);
-  app.post('/models/:name/versions/:version/predict', friendlySchema(S.nameVersionParams), friendlyPredict);
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, recordBodyParser('predict'));
+    scope.post('/models/:name/predict', friendlySchema(S.nameParams), friendlyPredict);
+    scope.post('/models/:name/versions/:version/predict', friendlySchema(S.nameVersionParams), friendlyPredict);
+  });
 
   app.get('/models', { schema: { tags: ['predict'], summary: 'Models being served', response: { 200: S.modelListResponse } } }, async () => {
     const names = [...new Set(repository.entries().map((e) => e.name))].sort();
@@ -563,6 +651,15 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
       await app.close();
     },
   };
+}
+
+/** The first byte of a JSON body that is not JSON whitespace (-1 if none). */
+function firstByte(body: Buffer): number {
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i] as number;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+  }
+  return -1;
 }
 
 /** HTTP status of a catalogue code (for callers outside Fastify). */
