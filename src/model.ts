@@ -52,7 +52,6 @@ export class Model {
   readonly #row: Float64Array;
   readonly #out: Float64Array;
   readonly #predictRow: () => void;
-  readonly #parseBody: (bytes: Uint8Array, shape: number, maxRows: number) => Float64Array | null;
   #batchIn = new Float64Array(0);
   #batchOut = new Float64Array(0);
 
@@ -78,37 +77,6 @@ export class Model {
     this.#row = new Float64Array(this.#encoder.width);
     this.#out = new Float64Array(this.outputWidth);
     this.#predictRow = handle.bindRow(this.#row, this.#out);
-    this.#parseBody = handle.bindBodyParser();
-  }
-
-  /**
-   * @internal The server's body path: a JSON request body (one record or an array of records;
-   * `instances`: the KServe V1 envelope) read natively into encoded rows for predictEncoded().
-   * Returns null for anything but plain valid records, at most maxRows of them: the caller then
-   * parses the body with JSON.parse and uses predict()/predictBatch(), which give the exact error.
-   */
-  parseBody(bytes: Uint8Array, instances: boolean, maxRows: number): Float64Array | null {
-    return this.#parseBody(bytes, instances ? 1 : 0, maxRows);
-  }
-
-  /** @internal Predicts the encoded rows of parseBody() (one prediction per row). */
-  predictEncoded(rows: Float64Array): Prediction[] {
-    const n = rows.length / this.#encoder.width;
-    if (n === 1) {
-      this.#row.set(rows);
-      this.#predictRow();
-      return [this.#decoder.decode(this.#out, 0)];
-    }
-    const out = this.#scratchOut(n * this.outputWidth);
-    this.#native.predictInto(rows, n, out);
-    return this.#decoder.decodeAll(out, n);
-  }
-
-  /** @internal predictEncoded() on the thread pool (do not touch `rows` until it settles). */
-  async predictEncodedAsync(rows: Float64Array): Promise<Prediction[]> {
-    const n = rows.length / this.#encoder.width;
-    const out = await this.#native.predictAsync(rows, n, new Float64Array(n * this.outputWidth));
-    return this.#decoder.decodeAll(out, n);
   }
 
   /** Predicts one record. Errors carry `feature` and `row: 0`. */

@@ -52,13 +52,6 @@ export interface NativeModel {
    * detached afterwards.
    */
   bindRow(row: Float64Array, out: Float64Array): () => void;
-  /**
-   * The server's body path (native/binding/body_parser.h): returns parseBody(bytes, shape,
-   * maxRows), which reads a JSON body of records (shape 0: one record or an array; 1: KServe V1
-   * {"instances": [...]}) into a new Float64Array of encoded rows, or returns null for anything
-   * but plain valid records (no rows, more than maxRows, any error).
-   */
-  bindBodyParser(): (bytes: Uint8Array, shape: number, maxRows: number) => Float64Array | null;
 }
 
 export interface NativeBinding {

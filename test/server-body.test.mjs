@@ -1,7 +1,7 @@
-// The record routes' native body path (friendly and KServe V1 predict): the addon reads the raw
-// body into encoded rows, or declines and the JSON.parse path answers. Every answer must equal
-// the model API's (loadModel(...).predict) byte for byte, whichever path served it, and what the
-// addon declines must still get the JS path's answer or error.
+// The record routes (friendly and KServe V1 predict) take the raw body bytes: the response cache
+// is looked up by them before any parsing, and otherwise they are parsed as JSON. Every answer
+// must equal the model API's (loadModel(...).predict) byte for byte, cached or not, and bad bodies
+// get the same codes and messages as the JS encoder gives.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ const colour = loadModel(path.join(repo, 'colour.json'));
 const tree = loadModel(path.join(repo, 'tree.json'));
 const logreg = loadModel(path.join(repo, 'logreg.json'));
 
-describe('kiln serve: native body path', () => {
+describe('kiln serve: record routes, raw body', () => {
   let s;
   before(async () => {
     s = await start({ cache: false, maxBatchRows: 50 });
@@ -66,7 +66,7 @@ describe('kiln serve: native body path', () => {
     await same('/models/tree/predict', '{"a": null, "b": 0.25}', tree.predict({ a: null, b: 0.25 }));
   });
 
-  test('bodies the addon declines get the JSON.parse path: repeated keys, -0, more rows than its limit', async () => {
+  test('repeated keys (the last wins), -0, more rows than the limit', async () => {
     // Valid JSON the addon does not take: answered as before (JSON.parse keeps the last key).
     await same('/models/logreg/predict', '{"x1": 5, "x2": 1, "x1": 0.5}', logreg.predict({ x1: 0.5, x2: 1 }));
     await same('/models/logreg/predict', '{"x1": -0, "x2": 1}', logreg.predict({ x1: -0, x2: 1 }));
@@ -100,6 +100,33 @@ describe('kiln serve: native body path', () => {
     assert.match(v1.json.error, /unknown property "extra"/);
   });
 
+  test('cache: keyed by the exact bytes, a hit answers the same text without parsing', async () => {
+    const c = await start({ maxBatchRows: 50 });
+    try {
+      const text = '{"x1": 0.25, "x2": -1}';
+      const expected = JSON.stringify(logreg.predict(JSON.parse(text)));
+      for (const [body, cache] of [[text, null], [text, 'hit'], [` ${text}`, null], [`[${text}]`, null], [`[${text}]`, 'hit']]) {
+        const r = await post(`${c.url}/models/logreg/predict`, body);
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('x-kiln-cache'), cache, body);
+        assert.equal(r.text, body.startsWith('[') ? `[${expected}]` : expected, body);
+      }
+      const v1 = `{"instances": [${text}]}`;
+      for (const cache of [null, 'hit']) {
+        const r = await post(`${c.url}/v1/models/logreg:predict`, v1);
+        assert.equal(r.headers.get('x-kiln-cache'), cache);
+        assert.equal(r.text, `{"predictions":[${expected}]}`);
+      }
+      // A bad body is never cached: the same error every time.
+      for (let i = 0; i < 2; i++) {
+        const r = await post(`${c.url}/models/logreg/predict`, '{"x1": 1}');
+        assert.equal(r.json.code, 'KILN_INPUT_MISSING');
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
   test('unknown model and version: 404 whatever the body', async () => {
     for (const [route, body] of [
       ['/models/nope/predict', '{"x1": 1, "x2": 2}'],
@@ -113,7 +140,7 @@ describe('kiln serve: native body path', () => {
   });
 });
 
-describe('kiln serve: native body path on the bundled breast_cancer models', () => {
+describe('kiln serve: record routes on the bundled breast_cancer models', () => {
   let s;
   before(async () => {
     // Off the event loop from 100 rows: the 200-row batch below takes the async path.

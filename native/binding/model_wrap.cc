@@ -3,7 +3,6 @@
 #include <string>
 #include <utility>
 
-#include "body_parser.h"
 #include "errors.h"
 #include "load_worker.h"
 #include "predict_args.h"
@@ -77,9 +76,6 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
           napi_default_method),
       Napi::PropertyDescriptor::Value("bindRow", Napi::Function::New<Dispatch<&ModelWrap::BindRow>>(env, "bindRow"),
                                       napi_default_method),
-      Napi::PropertyDescriptor::Value(
-          "bindBodyParser", Napi::Function::New<Dispatch<&ModelWrap::BindBodyParser>>(env, "bindBodyParser"),
-          napi_default_method),
   });
   GetAddonData(env).model_constructor = Napi::Persistent(constructor);
   exports.Set("Model", constructor);
@@ -188,9 +184,5 @@ Napi::Value ModelWrap::PredictAsync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::BindRow(const Napi::CallbackInfo& info) { return kiln_binding::BindRow(info, model_); }
-
-Napi::Value ModelWrap::BindBodyParser(const Napi::CallbackInfo& info) {
-  return kiln_binding::BindBodyParser(info, *model_);
-}
 
 }  // namespace kiln_binding

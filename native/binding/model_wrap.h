@@ -37,8 +37,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value PredictAsync(const Napi::CallbackInfo& info);
   // bindRow(row, out) -> predictRow(): see row_predictor.h.
   Napi::Value BindRow(const Napi::CallbackInfo& info);
-  // bindBodyParser() -> parseBody(bytes, shape, maxRows): see body_parser.h.
-  Napi::Value BindBodyParser(const Napi::CallbackInfo& info);
 
   // Prototype methods go through Dispatch, which checks the type tag of `this` before unwrapping
   // it, so a method borrowed onto a foreign object throws a KilnError instead of misreading it.

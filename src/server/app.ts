@@ -36,15 +36,12 @@ interface KilnRequestState {
 
 /**
  * What the record routes' body parser found (see recordBodyParser): the entry the body was read
- * for, its cache key, a cached response, or the body's encoded rows.
+ * for, its cache key (null: no cache) and the cached response, if any.
  */
 interface RecordBody {
   entry: ModelEntry;
   key: string | null;
   hit: string | undefined;
-  rows: Float64Array | null;
-  /** The body is an array of records (friendly route), not one bare record. */
-  array: boolean;
 }
 
 declare module 'fastify' {
@@ -293,8 +290,8 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   const resolve = (request: FastifyRequest, name: string, version: string | undefined): ModelEntry => {
     const state: KilnRequestState = { entry: null, start: process.hrtime.bigint() };
     request.kiln = state;
-    // The record routes' body parser already resolved it: the request is served by that version
-    // even if a reload happened since (a model is immutable; its rows were encoded for it).
+    // The record routes' body parser may have resolved it already (for its cache lookup): the
+    // request is then served by that version even if a reload happened since (models are immutable).
     const entry = request.recordBody?.entry ?? repository.get(name, version);
     state.entry = entry;
     return entry;
@@ -361,20 +358,13 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     return { predictions, seconds: seconds(t0) };
   };
 
-  /** Predicts the rows the record routes' body parser encoded (one prediction per row). */
-  const predictEncoded = async (entry: ModelEntry, rows: Float64Array): Promise<{ predictions: Prediction[]; seconds: number }> => {
-    const t0 = process.hrtime.bigint();
-    const model = entry.model;
-    const predictions = rows.length >= config.asyncBatchRows * model.inputs.length ? await model.predictEncodedAsync(rows) : model.predictEncoded(rows);
-    return { predictions, seconds: seconds(t0) };
-  };
-
   // Body parser of the record routes (friendly predict, KServe V1 predict): keeps the raw bytes
-  // and, when the model is there, answers from the cache or has the addon read the bytes straight
-  // into the model's encoded rows (no JSON.parse, no object per feature, no UTF-8 decoding).
-  // The addon takes only plain valid records; anything else (bad JSON, wrong types, unknown or
-  // missing features, too many rows, an unknown model) is parsed here with JSON.parse as before,
-  // and the schema and the encoder answer with the same errors as before.
+  // and, when the model is there and its cache holds the answer, neither decodes nor parses them
+  // (the key is the bytes; only bodies that were answered 200 are in the cache, so a hit body is
+  // valid and the placeholder handed to the schema stands for it). Otherwise the body is parsed
+  // with JSON.parse as before, and the schema and the encoder answer with the same errors.
+  // (A native parse of the bytes into encoded rows was tried and measured slower than JSON.parse
+  // plus the compiled JS encoder: bench/dev/README.md.)
   const PLACEHOLDER_RECORD = Object.freeze({});
   const PLACEHOLDER_INSTANCES = Object.freeze({ instances: Object.freeze([]) });
   const recordBodyParser = (kind: 'predict' | 'v1') => (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
@@ -390,17 +380,14 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     } catch {
       entry = null; // the handler resolves again and answers the error
     }
-    if (entry !== null) {
-      const key = entry.cache ? ResponseCache.key(kind, body) : null;
-      const hit = key === null ? undefined : entry.cache?.get(key);
-      const rows = hit === undefined ? entry.model.parseBody(body, kind === 'v1', config.maxBatchRows) : null;
-      if (hit !== undefined || rows !== null) {
-        request.recordBody = { entry, key, hit, rows, array: kind === 'v1' || firstByte(body) === 0x5b };
+    if (entry !== null && entry.cache) {
+      const key = ResponseCache.key(kind, body);
+      const hit = entry.cache.get(key);
+      request.recordBody = { entry, key, hit };
+      if (hit !== undefined) {
         done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
         return;
       }
-      // Keep the key: a valid body the addon declined (e.g. repeated keys) is still cached.
-      request.recordBody = { entry, key, hit: undefined, rows: null, array: false };
     }
     try {
       done(null, JSON.parse(body.toString('utf8')));
@@ -497,8 +484,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     const entry = resolve(request, request.params.name, request.params.version);
     const key = cached(request, reply, entry, 'v1');
     if (reply.sent) return reply;
-    const rows = request.recordBody?.rows;
-    const { predictions, seconds: s } = rows ? await predictEncoded(entry, rows) : await predictRecords(entry, request.body.instances);
+    const { predictions, seconds: s } = await predictRecords(entry, request.body.instances);
     return finish(request, reply, entry, key, { predictions }, predictions.length, s);
   };
   const v1Schema = (params: object) => ({
@@ -529,11 +515,6 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     const entry = resolve(request, request.params.name, request.params.version);
     const key = cached(request, reply, entry, 'predict');
     if (reply.sent) return reply;
-    const pre = request.recordBody;
-    if (pre?.rows) {
-      const { predictions, seconds: s } = await predictEncoded(entry, pre.rows);
-      return finish(request, reply, entry, key, pre.array ? predictions : predictions[0], predictions.length, s);
-    }
     const body = request.body;
     if (!Array.isArray(body)) {
       // One record: the model's one-row fast path (errors are the same, with row 0).
@@ -651,15 +632,6 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
       await app.close();
     },
   };
-}
-
-/** The first byte of a JSON body that is not JSON whitespace (-1 if none). */
-function firstByte(body: Buffer): number {
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i] as number;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
-  }
-  return -1;
 }
 
 /** HTTP status of a catalogue code (for callers outside Fastify). */
