@@ -8,7 +8,7 @@
 //   so that the permission bites): loaded models keep serving, logs and readiness say so, and
 //   the repository is picked up again once it is back.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -18,19 +18,10 @@ import { describe, test } from 'node:test';
 
 import { loadModel } from '../dist/index.js';
 import { createServer, resolveConfig } from '../dist/server/index.js';
-import { TOKEN, copyRepo, fixtures, get, post, root, sample, sleep } from './fixtures/server/helpers.mjs';
+import { TOKEN, children, copyRepo, fixtures, get, post, root, sample, sleep, spawnServe, waitFor } from './fixtures/server/helpers.mjs';
 
 const modelA = loadModel(path.join(fixtures, 'repo', 'logreg.json'));
 const auth = { authorization: `Bearer ${TOKEN}` };
-
-async function waitFor(predicate, what, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** An in-process server whose log lines (pino JSON) are kept in `logs`. */
 async function startLogged(dir, overrides = {}) {
@@ -89,47 +80,6 @@ function requestOn(agent, url, body) {
     req.on('error', (e) => resolve({ status: 0, error: e.code ?? e.message }));
     req.end(payload);
   });
-}
-
-/** `kiln serve` as a child process; resolves once it listens. */
-async function spawnServe(dir, args, spawnOptions = {}) {
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), 'serve', '--models', dir, '--port', '0', '--log-level', 'info', ...args], {
-    env: { ...process.env, KILN_ADMIN_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...spawnOptions,
-  });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const out = { text: '' };
-  for (const s of [child.stdout, child.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (c) => (out.text += c));
-  }
-  await waitFor(() => /kiln listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out.text) || child.exitCode !== null, 'the server to listen', 30_000);
-  const m = /kiln listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text);
-  if (!m) throw new Error(`kiln serve did not start:\n${out.text.slice(-2000)}`);
-  return {
-    child,
-    out,
-    url: m[1],
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const r = await Promise.race([exited, sleep(15_000).then(() => null)]);
-        if (r === null) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
-    },
-  };
-}
-
-function children(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 describe('readiness when a model fails to load', () => {

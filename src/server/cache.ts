@@ -1,5 +1,6 @@
 // Response cache: one LRU (lru-cache) per loaded model version, holding serialised response
-// bodies keyed by the route kind and the exact request body. Bounded by entries and by bytes.
+// bodies keyed by the route kind and the exact request body (its text, or its bytes for the
+// routes that keep the raw Buffer). Bounded by entries and by bytes.
 // A reload creates a new model entry with a new, empty cache: nothing stale can be served.
 
 import { createHash } from 'node:crypto';
@@ -23,9 +24,13 @@ export class ResponseCache {
     });
   }
 
-  /** The cache key of a request body for one route kind ('v2', 'v1', 'predict'). */
-  static key(kind: string, body: string): string {
-    if (body.length <= HASH_KEYS_LONGER_THAN) return `${kind}\u0000${body}`;
+  /**
+   * The cache key of a request body for one route kind ('v2', 'v1', 'predict'). A Buffer is
+   * keyed by its bytes (latin1 maps each byte to one character: no UTF-8 decoding, and distinct
+   * bytes give distinct keys); a route kind always passes the same type.
+   */
+  static key(kind: string, body: string | Buffer): string {
+    if (body.length <= HASH_KEYS_LONGER_THAN) return `${kind}\u0000${typeof body === 'string' ? body : body.toString('latin1')}`;
     return `${kind}\u0001${body.length}:${createHash('sha256').update(body).digest('base64')}`;
   }
 
