@@ -128,10 +128,12 @@ TEST(Neighbors, BatchEqualsRowByRow) {
 }
 
 TEST(Neighbors, OverflowingDistanceIsAnInputError) {
-  // (1e200 - -1e200)^2 is inf: fewer than k rows have a finite distance.
+  // (1e200 - -1e200)^2 is inf: fewer than k = 2 rows have a finite distance.
   auto m = Load(Knn(2, "uniform", "[[1e200, 0], [0, 0]]", "[0, 1]", kTwoClasses));
   ExpectError([&] { Predict(*m, {-1e200, 0}); }, ErrorCode::kInputNotFinite, "overflows (row 0)");
-  EXPECT_EQ(Predict(*m, {1, 0})[0], 0);  // finite distances: fine
+  // From (1, 0) row 0 is at an infinite distance, row 1 at 1: with k = 1 that is enough.
+  m = Load(Knn(1, "uniform", "[[1e200, 0], [0, 0]]", "[0, 1]", kTwoClasses));
+  EXPECT_EQ(Predict(*m, {1, 0})[0], 1);
 }
 
 TEST(Neighbors, ExportedModelVerifies) {
@@ -170,8 +172,10 @@ TEST(Neighbors, LoadErrors) {
   s.output = kThreeClasses;
   ExpectLoadError(s, ErrorCode::kModelInvalid, "classes");
   // Non-finite training values and targets.
-  ExpectLoadError(Knn(1, "uniform", "[[0, 0], [1, NaN]]", "[0, 1]", kTwoClasses), ErrorCode::kModelParse);
-  ExpectLoadError(Knn(1, "uniform", fit, "[0, 1e999]", R"({"task": "regression"})"), ErrorCode::kModelParse);
+  ExpectLoadError(Knn(1, "uniform", "[[0, 0], [1, NaN]]", "[0, 1]", kTwoClasses), ErrorCode::kModelInvalid,
+                  "estimator.fit_X[1][1]: expected a finite number");
+  ExpectLoadError(Knn(1, "uniform", fit, "[0, 1e999]", R"({"task": "regression"})"), ErrorCode::kModelInvalid,
+                  "estimator.y[1]: expected a finite number");
 }
 
 }  // namespace
