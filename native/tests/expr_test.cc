@@ -48,76 +48,104 @@ double Eval(const std::string& expr, double a, double b = 0.0, double colour = k
   return Frame(*m, {a, b, colour})[0];
 }
 
+// One expression evaluated on (a, b): the expected value, or NaN for "is NaN".
+struct EvalCase {
+  const char* expr;
+  double a, b, want;
+};
+
+void ExpectValues(std::initializer_list<EvalCase> cases) {
+  for (const EvalCase& c : cases) {
+    SCOPED_TRACE(std::string(c.expr) + " at a=" + std::to_string(c.a) + ", b=" + std::to_string(c.b));
+    const double got = Eval(c.expr, c.a, c.b);
+    if (std::isnan(c.want)) {
+      EXPECT_TRUE(std::isnan(got)) << got;
+    } else {
+      EXPECT_EQ(got, c.want);
+    }
+  }
+}
+
 TEST(Expr, Arithmetic) {
-  EXPECT_EQ(Eval("a + b * 2", 1, 3), 7.0);
-  EXPECT_EQ(Eval("(a + b) * 2", 1, 3), 8.0);
-  EXPECT_EQ(Eval("a - b - 1", 10, 3), 6.0);  // left to right
-  EXPECT_EQ(Eval("a / b / 2", 12, 3), 2.0);
-  EXPECT_EQ(Eval("-a * -b", 2, 3), 6.0);
-  EXPECT_EQ(Eval("--a", 2), 2.0);
-  EXPECT_EQ(Eval("1.5e2 + .5", 0), 150.5);
-  EXPECT_EQ(Eval("a + 1e-999", 2), 2.0);  // underflows to 0, as Python's float("1e-999")
-  EXPECT_EQ(Eval("a * 5e-324", 1), 5e-324);
   volatile double x = 0.1, y = 0.7;
-  EXPECT_EQ(Eval("a / b", 0.1, 0.7), x / y);  // one IEEE division, no reassociation
+  ExpectValues({
+      {"a + b * 2", 1, 3, 7.0},
+      {"(a + b) * 2", 1, 3, 8.0},
+      {"a - b - 1", 10, 3, 6.0},  // left to right
+      {"a / b / 2", 12, 3, 2.0},
+      {"-a * -b", 2, 3, 6.0},
+      {"--a", 2, 0, 2.0},
+      {"1.5e2 + .5", 0, 0, 150.5},
+      {"a + 1e-999", 2, 0, 2.0},  // underflows to 0, as Python's float("1e-999")
+      {"a * 5e-324", 1, 0, 5e-324},
+      {"a / b", 0.1, 0.7, x / y},  // one IEEE division, no reassociation
+  });
 }
 
 TEST(Expr, Functions) {
-  EXPECT_EQ(Eval("log(a)", 2), std::log(2.0));
-  EXPECT_EQ(Eval("log1p(a)", 1e-10), std::log1p(1e-10));
-  EXPECT_EQ(Eval("exp(a)", 0.5), std::exp(0.5));
-  EXPECT_EQ(Eval("sqrt(a)", 2), std::sqrt(2.0));
-  EXPECT_EQ(Eval("abs(a)", -3), 3.0);
-  EXPECT_EQ(Eval("square(a)", -3), 9.0);
-  EXPECT_EQ(Eval("pow(a, b)", 2, 10), 1024.0);
-  EXPECT_EQ(Eval("min(a, b, 0)", 2, 1), 0.0);
-  EXPECT_EQ(Eval("max(a, b)", 2, 5), 5.0);
-  EXPECT_EQ(Eval("clip(a, 0, 1)", 5), 1.0);
-  EXPECT_EQ(Eval("clip(a, 0, 1)", -5), 0.0);
-  EXPECT_EQ(Eval("if(a > b, a, b)", 2, 5), 5.0);
-  EXPECT_EQ(Eval("if(a, 10, 20)", 0), 20.0);
+  ExpectValues({
+      {"log(a)", 2, 0, std::log(2.0)},
+      {"log1p(a)", 1e-10, 0, std::log1p(1e-10)},
+      {"exp(a)", 0.5, 0, std::exp(0.5)},
+      {"sqrt(a)", 2, 0, std::sqrt(2.0)},
+      {"abs(a)", -3, 0, 3.0},
+      {"square(a)", -3, 0, 9.0},
+      {"pow(a, b)", 2, 10, 1024.0},
+      {"min(a, b, 0)", 2, 1, 0.0},
+      {"max(a, b)", 2, 5, 5.0},
+      {"clip(a, 0, 1)", 5, 0, 1.0},
+      {"clip(a, 0, 1)", -5, 0, 0.0},
+      {"if(a > b, a, b)", 2, 5, 5.0},
+      {"if(a, 10, 20)", 0, 0, 20.0},
+  });
 }
 
 TEST(Expr, LogicAndComparisons) {
-  EXPECT_EQ(Eval("a > 1 and b < 1", 2, 0), 1.0);
-  EXPECT_EQ(Eval("a > 1 and b < 1", 2, 2), 0.0);
-  EXPECT_EQ(Eval("a > 1 or b < 1", 0, 0), 1.0);
-  EXPECT_EQ(Eval("not a == b", 1, 1), 0.0);
-  EXPECT_EQ(Eval("a >= 1", 1), 1.0);
-  EXPECT_EQ(Eval("a != 1", 1), 0.0);
-  EXPECT_EQ(Eval("a in (1, 2, -3)", -3), 1.0);
-  EXPECT_EQ(Eval("a not in (1, 2)", 3), 1.0);
+  ExpectValues({
+      {"a > 1 and b < 1", 2, 0, 1.0},
+      {"a > 1 and b < 1", 2, 2, 0.0},
+      {"a > 1 or b < 1", 0, 0, 1.0},
+      {"not a == b", 1, 1, 0.0},
+      {"a >= 1", 1, 0, 1.0},
+      {"a != 1", 1, 0, 0.0},
+      {"a in (1, 2, -3)", -3, 0, 1.0},
+      {"a not in (1, 2)", 3, 0, 1.0},
+  });
 }
 
 TEST(Expr, DivisionByZeroAndDomainErrorsAreDefinedIEEEResults) {
-  EXPECT_EQ(Eval("a / b", 1, 0), kInf);
-  EXPECT_EQ(Eval("a / b", -1, 0), -kInf);
-  EXPECT_TRUE(std::isnan(Eval("a / b", 0, 0)));
-  EXPECT_EQ(Eval("log(a)", 0), -kInf);
-  EXPECT_TRUE(std::isnan(Eval("log(a)", -1)));
-  EXPECT_TRUE(std::isnan(Eval("sqrt(a)", -1)));
-  EXPECT_EQ(Eval("log1p(a)", -1), -kInf);
-  EXPECT_EQ(Eval("exp(a)", 1000), kInf);
-  EXPECT_EQ(Eval("pow(a, b)", 0, -1), kInf);
-  // Guarding a division is the expression's own business.
-  EXPECT_EQ(Eval("a / max(b, 1)", 6, 0), 6.0);
-  EXPECT_EQ(Eval("if(b == 0, 0, a / b)", 6, 0), 0.0);
+  ExpectValues({
+      {"a / b", 1, 0, kInf},
+      {"a / b", -1, 0, -kInf},
+      {"a / b", 0, 0, kNaN},
+      {"log(a)", 0, 0, -kInf},
+      {"log(a)", -1, 0, kNaN},
+      {"sqrt(a)", -1, 0, kNaN},
+      {"log1p(a)", -1, 0, -kInf},
+      {"exp(a)", 1000, 0, kInf},
+      {"pow(a, b)", 0, -1, kInf},
+      // Guarding a division is the expression's own business.
+      {"a / max(b, 1)", 6, 0, 6.0},
+      {"if(b == 0, 0, a / b)", 6, 0, 0.0},
+  });
 }
 
 TEST(Expr, NullPropagationAndDefaults) {
-  EXPECT_TRUE(std::isnan(Eval("a + 1", kNaN)));
-  EXPECT_TRUE(std::isnan(Eval("min(a, 1)", kNaN)));  // np.minimum propagates NaN
-  EXPECT_TRUE(std::isnan(Eval("max(1, a)", kNaN)));
-  EXPECT_TRUE(std::isnan(Eval("clip(a, 0, 1)", kNaN)));
-  EXPECT_EQ(Eval("is_null(a)", kNaN), 1.0);
-  EXPECT_EQ(Eval("is_null(a)", 0), 0.0);
-  EXPECT_EQ(Eval("coalesce(a, b, 7)", kNaN, kNaN), 7.0);
-  EXPECT_EQ(Eval("coalesce(a, b, 7)", kNaN, 2), 2.0);
-  EXPECT_EQ(Eval("a == a", kNaN), 0.0);  // IEEE: NaN is unequal to itself
-  EXPECT_EQ(Eval("a != 1", kNaN), 1.0);
-  EXPECT_EQ(Eval("a < 1", kNaN), 0.0);
-  EXPECT_EQ(Eval("if(a, 1, 2)", kNaN), 1.0);  // NaN is truthy, as bool(nan) and np.where
-  EXPECT_EQ(Eval("not a", kNaN), 0.0);
+  ExpectValues({
+      {"a + 1", kNaN, 0, kNaN},
+      {"min(a, 1)", kNaN, 0, kNaN},  // np.minimum propagates NaN
+      {"max(1, a)", kNaN, 0, kNaN},
+      {"clip(a, 0, 1)", kNaN, 0, kNaN},
+      {"is_null(a)", kNaN, 0, 1.0},
+      {"is_null(a)", 0, 0, 0.0},
+      {"coalesce(a, b, 7)", kNaN, kNaN, 7.0},
+      {"coalesce(a, b, 7)", kNaN, 2, 2.0},
+      {"a == a", kNaN, 0, 0.0},  // IEEE: NaN is unequal to itself
+      {"a != 1", kNaN, 0, 1.0},
+      {"a < 1", kNaN, 0, 0.0},
+      {"if(a, 1, 2)", kNaN, 0, 1.0},  // NaN is truthy, as bool(nan) and np.where
+      {"not a", kNaN, 0, 0.0},
+  });
 }
 
 TEST(Expr, StringCategoriesResolveToVocabularyCodesAtLoad) {
@@ -156,22 +184,39 @@ TEST(Expr, SeveralOutputsAfterAnotherStepByPosition) {
   EXPECT_EQ(Frame(*m, {5, 3}), (std::vector<double>{2.0, std::log1p(1.0)}));
 }
 
+// Expressions refused at load with KILN_MODEL_INVALID and a message containing `needle`.
+struct LoadErrorCase {
+  const char* expr;
+  const char* needle;
+};
+
+void ExpectInvalid(std::initializer_list<LoadErrorCase> cases) {
+  for (const LoadErrorCase& c : cases) {
+    SCOPED_TRACE(c.expr);
+    ExpectLoadError(ExprSpec(c.expr), ErrorCode::kModelInvalid, c.needle);
+  }
+}
+
 TEST(ExprLoad, Malformed) {
   for (const char* bad : {"a +", "(a", "a b", "max(a,", "a = 1", "1..2", "2e", "a < b < 1", "'open", "a ? 1",
                           "not", "a in 1", "a in ()", "$", "\xC3\xA9"}) {
     ExpectLoadError(ExprSpec(bad), ErrorCode::kModelInvalid, "transform.outputs[0].expr: at character");
   }
-  ExpectLoadError(ExprSpec("a +"), ErrorCode::kModelInvalid, "at character 4: expected a number");
-  ExpectLoadError(ExprSpec("a < b < 1"), ErrorCode::kModelInvalid, "cannot be chained");
-  ExpectLoadError(ExprSpec("a + 1e999"), ErrorCode::kModelInvalid, "at character 5: number out of range");
+  ExpectInvalid({
+      {"a +", "at character 4: expected a number"},
+      {"a < b < 1", "cannot be chained"},
+      {"a + 1e999", "at character 5: number out of range"},
+  });
 }
 
 TEST(ExprLoad, UnknownNames) {
-  ExpectLoadError(ExprSpec("a + nope"), ErrorCode::kModelInvalid, "at character 5: unknown column 'nope' (known: a, b, colour)");
-  ExpectLoadError(ExprSpec("lg(a)"), ErrorCode::kModelInvalid, "unknown function 'lg'");
-  ExpectLoadError(ExprSpec("$3"), ErrorCode::kModelInvalid, "column $3 does not exist");
-  ExpectLoadError(ExprSpec("log(a, b)"), ErrorCode::kModelInvalid, "log() takes 1 argument, got 2");
-  ExpectLoadError(ExprSpec("min(a)"), ErrorCode::kModelInvalid, "min() takes at least 2 arguments, got 1");
+  ExpectInvalid({
+      {"a + nope", "at character 5: unknown column 'nope' (known: a, b, colour)"},
+      {"lg(a)", "unknown function 'lg'"},
+      {"$3", "column $3 does not exist"},
+      {"log(a, b)", "log() takes 1 argument, got 2"},
+      {"min(a)", "min() takes at least 2 arguments, got 1"},
+  });
   Spec s;
   s.inputs = NumberInputs({"a"});
   s.transform = R"({"kind": "pipeline", "steps": [{"kind": "max_abs_scaler", "scale": [1]},
@@ -180,14 +225,16 @@ TEST(ExprLoad, UnknownNames) {
 }
 
 TEST(ExprLoad, TypeErrors) {
-  ExpectLoadError(ExprSpec("colour + 1"), ErrorCode::kModelInvalid, "column 'colour' is a string category column");
-  ExpectLoadError(ExprSpec("colour == 1"), ErrorCode::kModelInvalid, "compare it with a string literal");
-  ExpectLoadError(ExprSpec("a == 'red'"), ErrorCode::kModelInvalid, "one side must be a string category column");
-  ExpectLoadError(ExprSpec("colour < 'red'"), ErrorCode::kModelInvalid, "only be compared with == and !=");
-  ExpectLoadError(ExprSpec("colour in (1, 2)"), ErrorCode::kModelInvalid, "must hold strings");
-  ExpectLoadError(ExprSpec("a in ('x')"), ErrorCode::kModelInvalid, "the list must hold numbers");
-  ExpectLoadError(ExprSpec("'red'"), ErrorCode::kModelInvalid, "is not a number");
-  ExpectLoadError(ExprSpec("colour"), ErrorCode::kModelInvalid, "string category column");
+  ExpectInvalid({
+      {"colour + 1", "column 'colour' is a string category column"},
+      {"colour == 1", "compare it with a string literal"},
+      {"a == 'red'", "one side must be a string category column"},
+      {"colour < 'red'", "only be compared with == and !="},
+      {"colour in (1, 2)", "must hold strings"},
+      {"a in ('x')", "the list must hold numbers"},
+      {"'red'", "is not a number"},
+      {"colour", "string category column"},
+  });
 }
 
 TEST(ExprLoad, Limits) {

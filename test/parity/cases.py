@@ -135,4 +135,6 @@ CASES = [
 CASES += __import__("cases_more").CASES  # issue 3: KBins, PolynomialFeatures, naive Bayes, MLP
 CASES += __import__("cases_boosting").CASES  # issue 3: HistGradientBoosting, LightGBM (NaN, categorical splits)
 CASES += __import__("cases_xgboost").CASES  # issue 3: XGBoost (float32: per-case tolerance)
+CASES += __import__("cases_neighbors").CASES  # issue 3: k-nearest neighbours (fit on a split)
+FIT_SPLIT = dict(__import__("cases_neighbors").FIT_SPLIT)  # case name -> rows compared ("all" / "held_out")
 TOLERANCE = dict(__import__("cases_xgboost").TOLERANCE)  # case name -> absolute tolerance (default 1e-9)

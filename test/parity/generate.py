@@ -24,6 +24,7 @@ import sklearn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases as cases_module  # noqa: E402
 import cases_expr  # noqa: E402
+import cases_neighbors  # noqa: E402
 import datasets  # noqa: E402
 from kiln_export import export  # noqa: E402
 
@@ -53,9 +54,16 @@ def _matrix(a):
 def run_case(name, dataset, build, out_dir, verify_rows):
     X, y = datasets.ALL[dataset]()
     est = build()
+    fit_split = cases_module.FIT_SPLIT.get(name)  # k-NN: fit on a split (cases_neighbors.py)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est.fit(X, y)
+        if fit_split is None:
+            est.fit(X, y)
+        else:
+            train, held = cases_neighbors.split(len(X))
+            est.fit(X.iloc[train], y.iloc[train] if hasattr(y, "iloc") else y[train])
+            if fit_split == "held_out":
+                X = X.iloc[held]
     case_dir = os.path.join(out_dir, name)
     os.makedirs(case_dir, exist_ok=True)
     rows = X.iloc[::max(1, len(X) // 25)] if verify_rows == "data" else None

@@ -170,6 +170,9 @@ void RawShape(const ModelImpl& m, uint32_t* k, Link* link) {
     case ModelImpl::Mode::kMlp:
       *k = m.mlp_.k, *link = m.mlp_.link;
       break;
+    case ModelImpl::Mode::kNeighbors:  // writes probabilities itself, like averaging ensembles
+      *k = m.knn_.RawWidth(), *link = Link::kIdentity;
+      break;
     default:
       break;
   }
@@ -278,6 +281,11 @@ std::shared_ptr<const Model> Build(const Json& root, const LoadOptions& options)
     ParseMlp(est, m->mlp_);
     n_features = m->mlp_.n_features;
     m->mode_ = ModelImpl::Mode::kMlp;
+  } else if (kind.Str() == "neighbors") {
+    linear = false;
+    ParseNeighbors(est, m->knn_);
+    n_features = m->knn_.n_features;
+    m->mode_ = ModelImpl::Mode::kNeighbors;
   } else {
     kind.Fail(ErrorCode::kModelUnsupported, "unknown estimator kind '" + kind.Str() + "'");
   }
@@ -298,6 +306,10 @@ std::shared_ptr<const Model> Build(const Json& root, const LoadOptions& options)
 
   const OutputSpec out = ParseOutput(top.Get("output"), *m);
   ConfigureHead(*m, out, est, linear);
+  if (m->mode_ == ModelImpl::Mode::kNeighbors && m->knn_.classifier != (m->task_ == Task::kClassification)) {
+    est.Fail(ErrorCode::kModelInvalid, m->knn_.classifier ? "has n_classes (a classifier) but the output is a regression"
+                                                          : "has no n_classes (a regressor) but the output is a classification");
+  }
   m->Freeze();
 
   JVal verification = top.Get("verification");

@@ -36,6 +36,9 @@ void ModelImpl::Freeze() {
   } else if (mode_ == Mode::kMlp) {
     raw_size_ = mlp_.k;
     est_tmp_size_ = 2 * static_cast<size_t>(mlp_.max_hidden);
+  } else if (mode_ == Mode::kNeighbors) {
+    raw_size_ = knn_.RawWidth();
+    est_tmp_size_ = knn_.TmpSize();
   } else {
     raw_size_ = trees_.n_targets;
   }
@@ -172,7 +175,7 @@ void ModelImpl::PredictRows(const T* rows, size_t n_rows, double* out, Workspace
       for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
       x = buf;
     }
-    eval(x, ws, out + r * output_width_);
+    eval(x, ws, out + r * output_width_, r);
   }
 }
 
@@ -302,7 +305,7 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
       PredictTrees<T, true, BoostAgg>(rows, n_rows, out, *ws);
       break;
     case Mode::kTreeKernel:  // float64 / `<` / categorical trees: the kernel picked at load
-      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o, size_t) {
         trees_.row_fn(trees_, x, w.xf.data(), w.raw.data());
         if (trees_.boost) {
           head_.Write(w.raw.data(), o);
@@ -315,15 +318,27 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
       });
       break;
     case Mode::kNaiveBayes:
-      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o, size_t) {
         nb_.Raw(x, w.raw.data(), w.est_tmp.data());
         head_.Write(w.raw.data(), o);
       });
       break;
     case Mode::kMlp:
-      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o) {
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o, size_t) {
         mlp_.Raw(x, w.raw.data(), w.est_tmp.data());
         head_.Write(w.raw.data(), o);
+      });
+      break;
+    case Mode::kNeighbors:  // raw: predict_proba row (classifier) or the prediction
+      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o, size_t r) {
+        const double* raw = w.raw.data();
+        knn_.Raw(x, w.raw.data(), w.est_tmp.data(), r);
+        if (task_ == Task::kRegression) {
+          o[0] = raw[0];
+        } else {
+          o[0] = static_cast<double>(ArgMax(raw, knn_.n_classes));
+          if (probabilities_) std::copy(raw, raw + knn_.n_classes, o + 1);
+        }
       });
       break;
   }

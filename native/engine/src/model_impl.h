@@ -15,6 +15,7 @@
 #include "linear.h"
 #include "mlp.h"
 #include "naive_bayes.h"
+#include "neighbors.h"
 #include "program.h"
 #include "trees.h"
 
@@ -34,7 +35,7 @@ class WorkspaceImpl final : public Workspace {
   std::vector<double> feat;     // gathered estimator features (linear, float64 trees)
   std::vector<float> xf;        // float32 features of a block of rows (trees)
   std::vector<double> raw;      // raw scores / averaged outputs (trees: a block of rows)
-  std::vector<double> est_tmp;  // per-row scratch of the estimator (naive Bayes, MLP)
+  std::vector<double> est_tmp;  // per-row scratch of the estimator (naive Bayes, MLP, k-NN)
 };
 
 class ModelImpl final : public Model {
@@ -54,7 +55,7 @@ class ModelImpl final : public Model {
   void Predict(const float* rows, size_t n_rows, double* out, Workspace& ws) const override;
 
   // ---- built by the loader (loader.cc), then frozen ----
-  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kTreeKernel, kNaiveBayes, kMlp };
+  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kTreeKernel, kNaiveBayes, kMlp, kNeighbors };
 
   std::string name_;
   std::string metadata_json_;
@@ -78,6 +79,7 @@ class ModelImpl final : public Model {
   TreeEnsemble trees_;
   NaiveBayesModel nb_;
   MlpModel mlp_;
+  NeighborsModel knn_;
   RawHead head_;
 
   // Call once everything above is set: builds the per-input checks and vocabulary lookups.
@@ -97,7 +99,7 @@ class ModelImpl final : public Model {
   // in `failure` (rethrown once the rows before it are written, as Predict promises).
   template <class T>
   size_t PrepareRows(const T* rows, size_t r0, size_t m, double* scratch, std::exception_ptr& failure) const;
-  // One row at a time: estimators without a block kernel (naive Bayes, MLP).
+  // One row at a time: estimators without a block kernel (naive Bayes, MLP, k-NN).
   template <class T, class Eval>
   void PredictRows(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws, const Eval& eval) const;
   void ScaleRow(double* s) const;

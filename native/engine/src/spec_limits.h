@@ -16,6 +16,12 @@ inline constexpr int kMaxDepth = 32;
 // split bitsets together hold at most kMaxCategoryWords 32-bit words (256 MiB).
 inline constexpr size_t kMaxCategory = size_t{1} << 24;
 inline constexpr size_t kMaxCategoryWords = size_t{1} << 26;
+// k-nearest neighbours (the estimator stores its training rows): rows, rows x features values
+// (64 Mi doubles = 512 MiB, the size of the largest file), and n_neighbors (each prediction keeps
+// 3 x n_neighbors doubles of scratch).
+inline constexpr size_t kMaxNeighborSamples = size_t{1} << 26;
+inline constexpr size_t kMaxNeighborValues = size_t{1} << 26;
+inline constexpr size_t kMaxNeighbors = 100000;
 // Feature expressions (docs/expressions.md): source length and nesting depth (parentheses, calls,
 // membership lists and unary operators). Generous for hand-written features; the depth bound
 // also bounds the parser's recursion.

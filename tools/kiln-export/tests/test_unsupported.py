@@ -3,7 +3,7 @@ import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import (FunctionTransformer, OneHotEncoder, OrdinalEncoder,
                                    SplineTransformer, StandardScaler)
@@ -53,15 +53,15 @@ def test_unknown_transformer(iris):
 
 def test_unknown_estimator(iris):
     X, y = iris
-    est = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X, y)
-    with pytest.raises(UnsupportedError, match=r"steps\[1\] 'kneighborsclassifier' \(KNeighborsClassifier\): estimator is not supported"):
+    est = make_pipeline(StandardScaler(), NearestCentroid()).fit(X, y)
+    with pytest.raises(UnsupportedError, match=r"steps\[1\] 'nearestcentroid' \(NearestCentroid\): estimator is not supported"):
         kiln_export.export(est)
 
 
 def test_bare_unknown_estimator_message(iris):
     X, y = iris
-    with pytest.raises(UnsupportedError, match=r"^KNeighborsClassifier: estimator is not supported"):
-        kiln_export.export(KNeighborsClassifier().fit(X, y))
+    with pytest.raises(UnsupportedError, match=r"^NearestCentroid: estimator is not supported"):
+        kiln_export.export(NearestCentroid().fit(X, y))
 
 
 def test_transformer_weights(iris):

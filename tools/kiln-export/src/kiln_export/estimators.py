@@ -164,9 +164,10 @@ def estimators_table() -> Dict[type, Callable]:
         table.update(lgbm.table())
         from . import xgb
         table.update(xgb.table())  # XGBoost (when installed)
-        from . import naive_bayes, neural
+        from . import naive_bayes, neighbors, neural
         table.update(naive_bayes.table())
         table.update(neural.table())
+        table.update(neighbors.table())
         _ESTIMATORS = table
     return _ESTIMATORS
 

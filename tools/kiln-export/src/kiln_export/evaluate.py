@@ -296,7 +296,46 @@ def predict_row(model: dict, row: Dict[str, Any]) -> dict:
         if out.get("decision"):
             res["decision"] = raw.tolist()
         return res
+    if est["kind"] == "neighbors":
+        o = _knn(est, x)
+        if out["task"] == "regression":
+            return {"value": float(o[0])}
+        res["label"] = out["classes"][int(np.argmax(o))]
+        res["probabilities"] = o.tolist()
+        return res
     raise EvalError(f"unknown estimator kind {est['kind']!r}")
+
+
+def _knn(est: dict, x: list) -> np.ndarray:
+    """k nearest training rows (ties: lower row first), then sklearn's vote / average."""
+    X, q = np.asarray(est["fit_X"], dtype=np.float64), np.asarray(x, dtype=np.float64)
+    diff = np.abs(X - q)
+    metric = est["metric"]
+    if metric == "euclidean":
+        dist = np.sqrt(np.sum(diff * diff, axis=1))
+    elif metric == "manhattan":
+        dist = np.sum(diff, axis=1)
+    elif metric == "chebyshev":
+        dist = np.max(diff, axis=1)
+    else:
+        dist = np.sum(diff ** est["p"], axis=1) ** (1.0 / est["p"])
+    k = est["n_neighbors"]
+    idx = np.argsort(dist, kind="stable")[:k]
+    d = dist[idx]
+    if est["weights"] == "uniform":
+        w = np.ones(k)
+    else:
+        with np.errstate(divide="ignore"):
+            w = 1.0 / d
+        if np.isinf(w).any():
+            w = np.isinf(w).astype(np.float64)
+    y = np.asarray(est["y"])
+    if "n_classes" in est:
+        p = np.zeros(est["n_classes"])
+        for i in range(k):
+            p[int(y[idx[i]])] += w[i]
+        return p / p.sum()
+    return np.array([np.sum(y[idx] * w) / np.sum(w)])
 
 
 def _nb_raw(est: dict, x: list) -> np.ndarray:
