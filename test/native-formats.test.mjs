@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, loadModelFromString } from '../dist/index.js';
+import { assertMatchesLibrary } from './library-expected.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,24 +42,7 @@ test('library model files load directly and match the library on every row', { t
       const names = model.inputs.map((i) => i.name);
       const records = e.rows.map((r) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
       const results = model.predictBatch(records);
-      let worst = 0;
-      const near = (what, i, a, b) => {
-        assert.equal(a.length, b.length, `${what} width at row ${i}`);
-        a.forEach((v, k) => {
-          const d = Math.abs(v - b[k]);
-          if (!(d <= tol.absolute + tol.relative * Math.abs(b[k]))) assert.fail(`${what}[${k}] at row ${i}: kiln ${v} vs ${c.library} ${b[k]}`);
-          worst = Math.max(worst, d);
-        });
-      };
-      results.forEach((r, i) => {
-        if (e.label) {
-          assert.equal(r.label, e.label[i], `label at row ${i}`);
-          near('probabilities', i, r.probabilities, e.probabilities[i]);
-          near('decision', i, r.decision, e.decision[i]);
-        } else {
-          near('value', i, [r.value], [e.value[i]]);
-        }
-      });
+      const worst = assertMatchesLibrary(results, e, tol, c.library);
       assert.deepEqual(again.predictBatch(records.slice(0, 5)), results.slice(0, 5));
       t.diagnostic(`${c.name} (${c.library} ${c.version}): ${c.rows} rows, ${c.categorical_splits} categorical splits, max |diff| ${worst.toExponential(2)}`);
     });
@@ -118,11 +102,41 @@ test('XGBoost JSON files: routing by hand, and broken files refused with a model
   const p = loadModelFromString(model({ objective: 'binary:logistic', base: '[5E-1]' })).predict({ a: 0, b: 0 });
   assert.equal(p.label, 1);
   assert.ok(Math.abs(p.probabilities[1] - 1 / (1 + Math.exp(-1))) < 1e-15);  // logit(0.5) = 0, + leaf 1
+  // Categorical node (XGBoost's common::Decision): a category in the set {1, 3} goes RIGHT; any
+  // other value (unlisted, negative, non-integer below 0, huge, infinite) left; NaN the
+  // default_left way; a non-integer is truncated toward zero (1.7 is category 1).
+  const cat = { split_type: [1, 0, 0], categories_nodes: [0], categories_segments: [0], categories_sizes: [2],
+    categories: [1, 3], split_conditions: [1e-45, 1, 2] };
+  const c = loadModelFromString(model({ tree: cat, types: ['c', 'float'] }));
+  const route = (a) => c.predict({ a, b: 0 }).value;
+  for (const a of [1, 3, 1.7, 3.99]) assert.equal(route(a), 12, `category ${a} goes right`);
+  for (const a of [0, 2, 0.5, 4, 40, -0.5, -1, 1e9, 2 ** 24 + 1]) assert.equal(route(a), 11, `value ${a} goes left`);
+  assert.equal(route(null), 12);  // default_left 0
+  assert.equal(loadModelFromString(model({ tree: { ...cat, default_left: [1, 0, 0] } })).predict({ a: null, b: 0 }).value, 11);
+  // XGBoost 1.x / 2.x write a categorical node's unused split_condition as a bare NaN token (not
+  // JSON): read as null there; anywhere a number is needed it is still refused.
+  const learnerFirst = (text) => `{"learner":${JSON.stringify(JSON.parse(text).learner)},"version":[2,1,4]}`;
+  const withNan = learnerFirst(model({ tree: cat, types: ['c', 'float'] })).replace('1e-45', 'NaN');
+  assert.match(withNan, /\[NaN,1,2\]/);
+  assert.equal(loadModelFromString(withNan).predict({ a: 3, b: 0 }).value, 12);
+  assert.throws(() => loadModelFromString(learnerFirst(model()).replace('[0.5,1,2]', '[NaN,1,2]')),
+    (err) => err.code === 'KILN_MODEL_INVALID' && /split_conditions/.test(err.message));
+  assert.throws(() => loadModelFromString(model({ tree: cat }).replace('1e-45', 'NaN')),  // not learner-first
+    (err) => err.code === 'KILN_MODEL_INVALID' && /NaN/.test(err.message));
+  // Equal to a one-hot split (max_cat_to_onehot): a one-category set.
+  const oneHot = loadModelFromString(model({ tree: { ...cat, categories_sizes: [1] } }));
+  assert.deepEqual([1, 3, 0].map((a) => oneHot.predict({ a, b: 0 }).value), [12, 11, 11]);
   const cases = [
     [model({ objective: 'count:poisson' }), 'KILN_MODEL_UNSUPPORTED', /count:poisson/],
     [model({ booster: 'gblinear' }), 'KILN_MODEL_UNSUPPORTED', /gblinear/],
-    [model({ tree: { split_type: [1, 0, 0] } }), 'KILN_MODEL_UNSUPPORTED', /categorical/],
-    [model({ types: ['c', 'float'] }), 'KILN_MODEL_UNSUPPORTED', /categorical/],
+    [model({ tree: { split_type: [1, 0, 0] } }), 'KILN_MODEL_INVALID', /categories_nodes/],
+    [model({ tree: { ...cat, categories_nodes: [1] } }), 'KILN_MODEL_INVALID', /not a categorical node/],
+    [model({ tree: { ...cat, categories_sizes: [3] } }), 'KILN_MODEL_INVALID', /size/],
+    [model({ tree: { ...cat, categories_nodes: [0, 0], categories_segments: [0, 0], categories_sizes: [2, 2] } }),
+      'KILN_MODEL_INVALID', /listed twice/],
+    [model({ tree: { ...cat, categories: [1, -3] } }), 'KILN_MODEL_INVALID', /category/],
+    [model({ tree: { ...cat, categories: [1, 2 ** 24] } }), 'KILN_MODEL_INVALID', /category/],
+    [model({ tree: { ...cat, split_type: [2, 0, 0] } }), 'KILN_MODEL_INVALID', /split_type/],
     [model({ version: [9, 0, 0] }), 'KILN_MODEL_VERSION', /9\.0\.0/],
     [model({ tree: { right_children: [7, -1, -1] } }), 'KILN_MODEL_INVALID', /right_children/],
     [model({ tree: { split_indices: [5, 0, 0] } }), 'KILN_MODEL_INVALID', /split_indices/],

@@ -1,5 +1,5 @@
-"""Fits LightGBM models on sklearn's bundled datasets (10% NaN, a categorical column) and XGBoost
-models (10% NaN), saves them in the library's own format (LightGBM's text, XGBoost's JSON, both by
+"""Fits LightGBM and XGBoost models on sklearn's bundled datasets (10% NaN, most with a categorical
+column: XGBoost's as feature_types "c", the file's inputs being the integer codes), saves them in the library's own format (LightGBM's text, XGBoost's JSON, both by
 Booster.save_model) and writes what the library itself predicts.
 
     python test/native-formats/generate.py OUT_DIR
@@ -82,15 +82,20 @@ def xgboost_cases(out):
     regression values within 1e-6 relative (a float32 near 150 is only known to ~1e-5)."""
     import xgboost as xgb
     cases = []
-    specs = [("xgb_breast_cancer_binary", skd.load_breast_cancer, {"objective": "binary:logistic"}, False),
-             ("xgb_wine_multiclass", skd.load_wine, {"objective": "multi:softprob", "num_class": 3}, False),
-             ("xgb_diabetes_regression", skd.load_diabetes, {"objective": "reg:squarederror"}, False),
-             ("xgb_iris_multiclass_named", skd.load_iris, {"objective": "multi:softprob", "num_class": 3}, True)]
-    for i, (name, loader, params, named) in enumerate(specs):
-        X, y = _data(loader, 10 + i, False)
+    # (name, loader, params, named, categorical): max_cat_to_onehot above the 6 codes gives
+    # one-hot splits, the default partition splits.
+    specs = [("xgb_breast_cancer_binary", skd.load_breast_cancer, {"objective": "binary:logistic"}, False, True),
+             ("xgb_wine_multiclass", skd.load_wine, {"objective": "multi:softprob", "num_class": 3}, False, True),
+             ("xgb_diabetes_regression", skd.load_diabetes, {"objective": "reg:squarederror"}, False, True),
+             ("xgb_iris_multiclass_named", skd.load_iris, {"objective": "multi:softprob", "num_class": 3}, True, False),
+             ("xgb_diabetes_onehot", skd.load_diabetes,
+              {"objective": "reg:squarederror", "max_cat_to_onehot": 8}, False, True)]
+    for i, (name, loader, params, named, cat) in enumerate(specs):
+        X, y = _data(loader, 10 + i, cat)
         names = [f"x_{j}" for j in range(X.shape[1])] if named else None
+        types = ["q"] * (X.shape[1] - 1) + ["c"] if cat else None
         p = dict(params, nthread=1, seed=SEED, max_depth=4, eta=0.3, tree_method="hist")
-        dm = xgb.DMatrix(X, y, feature_names=names)
+        dm = xgb.DMatrix(X, y, feature_names=names, feature_types=types, enable_categorical=cat)
         booster = xgb.train(p, dm, num_boost_round=40)
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
@@ -106,8 +111,10 @@ def xgboost_cases(out):
             exp["label"] = (pred > 0.5).astype(int).tolist() if pred.ndim == 1 else np.argmax(pred, axis=1).tolist()
         with open(os.path.join(d, "expected.json"), "w") as f:
             json.dump(exp, f, allow_nan=False)
+        n_cat = sum(sum(1 for s in t.get("split_type", []) if int(s) == 1)
+                    for t in json.loads(bytes(booster.save_raw("json")))["learner"]["gradient_booster"]["model"]["trees"])
         cases.append({"name": name, "library": "xgboost", "version": xgb.__version__, "rows": len(X),
-                      "file": "model.json", "categorical_splits": 0,
+                      "file": "model.json", "categorical_splits": n_cat,
                       "tolerance": {"absolute": 1e-6, "relative": 1e-6}})
     return cases
 

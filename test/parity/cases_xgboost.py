@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 import numpy as np
+import pandas as pd
 
 import cases_boosting  # noqa: F401  registers the *_nan_cat datasets
 import datasets
@@ -30,6 +31,24 @@ def _int_labels(name):
 
 for _name in ["breast_cancer", "breast_cancer_nan_cat", "mixed"]:
     datasets.ALL[_name + "_int_labels"] = _int_labels(_name)
+
+
+def _category_columns(name, columns):
+    """Dataset `name` with `columns` as pandas category columns (enable_categorical=True reads
+    only those): strings stay strings, numbers become integers; missing values stay missing."""
+    def load():
+        X, y = datasets.ALL[name]()
+        X = X.copy()
+        for c in columns:  # XGBoost refuses float categories: whole numbers as int64 categories
+            num = pd.api.types.is_numeric_dtype(X[c])
+            X[c] = pd.Categorical(X[c], categories=np.unique(X[c].dropna()).astype(np.int64) if num else None)
+        return X, y
+    return load
+
+
+datasets.ALL["mixed_pandas_cat_int_labels"] = _category_columns("mixed_int_labels", ["sex", "bmi_band", "visit"])
+datasets.ALL["mixed_regression_pandas_cat"] = _category_columns("mixed_regression", ["sex", "bmi_band", "visit"])
+datasets.ALL["wine_nan_pandas_cat"] = _category_columns("wine_nan_cat", [cases_boosting.CAT])
 
 
 def _xgb(kind, **kw):
@@ -56,6 +75,17 @@ CASES = [
      lambda: _xgb("XGBRegressor", n_estimators=60, learning_rate=0.2, tree_method="exact")),
     ("mixed_xgboost_pipeline", "mixed_int_labels", lambda: _xgb_pipeline("XGBClassifier", n_estimators=40)),
     ("mixed_regression_xgboost_pipeline", "mixed_regression", lambda: _xgb_pipeline("XGBRegressor", n_estimators=40)),
+    # Categorical splits on pandas category columns (strings and numbers; the caller sends the
+    # category, the model codes it as pandas did at fit): partition splits and, with
+    # max_cat_to_onehot above the category count, one-hot splits.
+    ("mixed_categorical_xgboost", "mixed_pandas_cat_int_labels",
+     lambda: _xgb("XGBClassifier", n_estimators=40, enable_categorical=True)),
+    ("mixed_categorical_onehot_xgboost", "mixed_pandas_cat_int_labels",
+     lambda: _xgb("XGBClassifier", n_estimators=40, enable_categorical=True, max_cat_to_onehot=8)),
+    ("wine_nan_categorical_xgboost", "wine_nan_pandas_cat",
+     lambda: _xgb("XGBClassifier", n_estimators=30, max_depth=3, colsample_bynode=0.3, enable_categorical=True)),
+    ("mixed_regression_categorical_xgboost", "mixed_regression_pandas_cat",
+     lambda: _xgb("XGBRegressor", n_estimators=40, enable_categorical=True)),
 ]
 
 TOLERANCE = {name: TOL for name, _, _ in CASES}

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -64,18 +65,17 @@ const std::string& Need(const Section& s, const std::string& key, const std::str
   return it->second;
 }
 
-std::vector<double> Doubles(const Section& s, const std::string& key, size_t n, const std::string& where) {
-  std::vector<double> out;
-  for (const std::string& t : Split(Need(s, key, where), ' ')) out.push_back(ParseDouble(t, where + " " + key));
-  if (n != SIZE_MAX && out.size() != n) {
-    Bad(where, key + " has " + std::to_string(out.size()) + " values, expected " + std::to_string(n));
+// A space-separated list of numbers (doubles or integers) under `key`, n of them (SIZE_MAX: any).
+template <class T>
+std::vector<T> Numbers(const Section& s, const std::string& key, size_t n, const std::string& where) {
+  std::vector<T> out;
+  for (const std::string& t : Split(Need(s, key, where), ' ')) {
+    if constexpr (std::is_same_v<T, double>) {
+      out.push_back(ParseDouble(t, where + " " + key));
+    } else {
+      out.push_back(ParseInt(t, where + " " + key));
+    }
   }
-  return out;
-}
-
-std::vector<int64_t> Ints(const Section& s, const std::string& key, size_t n, const std::string& where) {
-  std::vector<int64_t> out;
-  for (const std::string& t : Split(Need(s, key, where), ' ')) out.push_back(ParseInt(t, where + " " + key));
   if (n != SIZE_MAX && out.size() != n) {
     Bad(where, key + " has " + std::to_string(out.size()) + " values, expected " + std::to_string(n));
   }
@@ -90,17 +90,19 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
   const int64_t leaves = ParseInt(Need(s, "num_leaves", where), where + " num_leaves");
   if (leaves < 1 || static_cast<size_t>(leaves) > kMaxTreeNodes / 2) Bad(where, "num_leaves out of range");
   const size_t nl = static_cast<size_t>(leaves), ni = nl - 1;
-  std::vector<double> leaf_value = Doubles(s, "leaf_value", nl, where);
+  std::vector<double> leaf_value = Numbers<double>(s, "leaf_value", nl, where);
   Json left = Json::array(), right = Json::array(), feature = Json::array(), thr = Json::array(),
        missing = Json::array(), cats = Json::array(), value = Json::array();
   if (ni > 0) {
-    std::vector<int64_t> lc = Ints(s, "left_child", ni, where), rc = Ints(s, "right_child", ni, where);
-    std::vector<int64_t> sf = Ints(s, "split_feature", ni, where), dt = Ints(s, "decision_type", ni, where);
-    std::vector<double> th = Doubles(s, "threshold", ni, where);
+    std::vector<int64_t> lc = Numbers<int64_t>(s, "left_child", ni, where);
+    std::vector<int64_t> rc = Numbers<int64_t>(s, "right_child", ni, where);
+    std::vector<int64_t> sf = Numbers<int64_t>(s, "split_feature", ni, where);
+    std::vector<int64_t> dt = Numbers<int64_t>(s, "decision_type", ni, where);
+    std::vector<double> th = Numbers<double>(s, "threshold", ni, where);
     std::vector<int64_t> bounds, words;
     if (ParseInt(Need(s, "num_cat", where), where + " num_cat") > 0) {
-      bounds = Ints(s, "cat_boundaries", SIZE_MAX, where);
-      words = Ints(s, "cat_threshold", SIZE_MAX, where);
+      bounds = Numbers<int64_t>(s, "cat_boundaries", SIZE_MAX, where);
+      words = Numbers<int64_t>(s, "cat_threshold", SIZE_MAX, where);
     }
     auto child = [&](int64_t c) -> int64_t {
       if (c < 0) {

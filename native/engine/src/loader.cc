@@ -416,6 +416,10 @@ std::shared_ptr<const Model> LoadText(std::string_view text, const LoadOptions& 
   } catch (const Json::parse_error& e) {
     std::string token;
     const std::string path = FindNonFiniteNumber(text, &token);
+    if (token == "NaN") {  // an XGBoost 1.x / 2.x file with categorical splits
+      const std::string fixed = XgboostNanAsNull(text);
+      if (!fixed.empty()) return LoadText(fixed, options);
+    }
     if (!path.empty() && !token.empty() && (token[0] == 'N' || token.back() == 'y')) {
       throw Error(ErrorCode::kModelInvalid, path + ": expected a finite number, got " + token +
                                                 " (not JSON; the exporter writes null where NaN is meaningful)");

@@ -9,6 +9,13 @@
 // tree_info[i]. base_score is the intercept in output space (a "[..]" vector since 3.x, a scalar
 // before): the margin is logit(base_score) for binary:logistic and base_score itself for
 // multi:softprob and reg:squarederror.
+//
+// Categorical splits (enable_categorical=True; src/common/categorical.h, Decision): NaN goes
+// the default_left way; a value whose category (the float32 truncated toward zero) is in the
+// node's set goes RIGHT; anything else (not in the set, negative, >= 2^24, infinite) goes left.
+// One-hot splits (max_cat_to_onehot) are the same with a one-category set. In Kiln terms:
+// categories {"left": [], "right": set} with unknown_category "left". A categorical input is
+// the category's integer code (pandas: cat.codes at fit time); the file holds no category names.
 #include "xgboost_json.h"
 
 #include <cmath>
@@ -102,9 +109,46 @@ Json Tree(const Json& t, uint32_t target, int64_t n_features, const std::string&
   const Json& sc = NeedArray(t, "split_conditions", n, where);
   const Json& si = NeedArray(t, "split_indices", n, where);
   const Json& dl = NeedArray(t, "default_left", n, where);
+  // Categorical nodes (split_type 1): node categories_nodes[j] sends the categories
+  // categories[categories_segments[j] ..+ categories_sizes[j]] right, every other value left.
+  std::vector<Json> cat_right(n);  // null: a numeric split
+  bool categorical = false;
   if (t.contains("split_type")) {
-    for (const Json& s : NeedArray(t, "split_type", n, where)) {
-      if (Number(s, where + " split_type") != 0) Unsupported("categorical splits are not supported");
+    const Json& st = NeedArray(t, "split_type", n, where);
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t type = Int(st[i], where + " split_type", 0, 1);
+      if (type == 1) categorical = true;
+    }
+    if (categorical) {
+      const Json& nodes = NeedArray(t, "categories_nodes", SIZE_MAX, where);
+      const Json& seg = NeedArray(t, "categories_segments", nodes.size(), where);
+      const Json& sizes = NeedArray(t, "categories_sizes", nodes.size(), where);
+      const Json& cats = NeedArray(t, "categories", SIZE_MAX, where);
+      // XGBoost's segments are disjoint: bounding their total by the array keeps a file from
+      // multiplying one long list over many nodes.
+      int64_t listed = 0;
+      for (size_t j = 0; j < nodes.size(); ++j) {
+        const std::string at = where + " categories_nodes[" + std::to_string(j) + "]";
+        const auto node = static_cast<size_t>(Int(nodes[j], at, 0, static_cast<int64_t>(n) - 1));
+        if (Int(st[node], at, 0, 1) != 1 || !cat_right[node].is_null()) {
+          Bad(at, "is not a categorical node, or is listed twice");
+        }
+        const int64_t begin = Int(seg[j], at + " segment", 0, static_cast<int64_t>(cats.size()));
+        const int64_t size = Int(sizes[j], at + " size", 0, static_cast<int64_t>(cats.size()) - begin);
+        listed += size;
+        if (listed > static_cast<int64_t>(cats.size())) Bad(at, "category segments overlap");
+        Json right = Json::array();
+        const auto top = static_cast<int64_t>(kMaxCategory) - 1;
+        for (int64_t c = begin; c < begin + size; ++c) {
+          right.push_back(Int(cats[static_cast<size_t>(c)], at + " category", 0, top));
+        }
+        cat_right[node] = std::move(right);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (Int(st[i], where + " split_type", 0, 1) == 1 && cat_right[i].is_null()) {
+          Bad(where + " node " + std::to_string(i), "is categorical but has no categories_nodes entry");
+        }
+      }
     }
   }
   if (t.contains("tree_param") && t["tree_param"].contains("size_leaf_vector") &&
@@ -112,7 +156,7 @@ Json Tree(const Json& t, uint32_t target, int64_t n_features, const std::string&
     Unsupported("vector leaves (multi_strategy='multi_output_tree') are not supported");
   }
   Json left = Json::array(), right = Json::array(), feature = Json::array(), thr = Json::array(),
-       missing = Json::array(), value = Json::array();
+       missing = Json::array(), value = Json::array(), categories = Json::array();
   const int64_t max_node = static_cast<int64_t>(n) - 1;
   for (size_t i = 0; i < n; ++i) {
     const std::string at = where + " node " + std::to_string(i);
@@ -120,20 +164,59 @@ Json Tree(const Json& t, uint32_t target, int64_t n_features, const std::string&
     if (l == -1) {  // a leaf
       left.push_back(-1), right.push_back(-1), feature.push_back(-1), thr.push_back(0.0), missing.push_back(0);
       value.push_back(Json::array({F32(sc[i], at + " split_conditions")}));
+      categories.push_back(nullptr);
       continue;
     }
     left.push_back(l);
     right.push_back(Int(rc[i], at + " right_children", 0, max_node));
     feature.push_back(Int(si[i], at + " split_indices", 0, n_features - 1));
-    thr.push_back(F32(sc[i], at + " split_conditions"));
     missing.push_back(Number(dl[i], at + " default_left") != 0 ? 1 : 0);
     value.push_back(Json::array({0.0}));
+    if (!cat_right[i].is_null()) {
+      thr.push_back(0.0);  // unused: XGBoost writes a meaningless split_condition here
+      categories.push_back({{"left", Json::array()}, {"right", std::move(cat_right[i])}});
+    } else {
+      thr.push_back(F32(sc[i], at + " split_conditions"));
+      categories.push_back(nullptr);
+    }
   }
-  return {{"target", target}, {"children_left", left}, {"children_right", right}, {"feature", feature},
-          {"threshold", thr}, {"missing_go_to_left", missing}, {"value", value}};
+  Json out = {{"target", target}, {"children_left", left}, {"children_right", right}, {"feature", feature},
+              {"threshold", thr}, {"missing_go_to_left", missing}, {"value", value}};
+  if (categorical) out["categories"] = std::move(categories);
+  return out;
 }
 
 }  // namespace
+
+std::string XgboostNanAsNull(std::string_view text) {
+  size_t i = text.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos || text[i] != '{') return {};
+  i = text.find_first_not_of(" \t\r\n", i + 1);
+  if (i == std::string_view::npos || text.substr(i, 9) != "\"learner\"") return {};
+  std::string out;
+  out.reserve(text.size() + text.size() / 64);
+  bool in_string = false;
+  for (size_t j = 0; j < text.size(); ++j) {
+    const char c = text[j];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && j + 1 < text.size()) {
+        out.push_back(text[++j]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c == 'N' && text.substr(j, 3) == "NaN") {
+      out += "null";
+      j += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 bool LooksLikeXgboostJson(const Json& root) {
   return root.is_object() && root.contains("learner") && !root.contains("format");
@@ -174,11 +257,6 @@ std::shared_ptr<const Model> LoadXgboostJson(const Json& root) {
   } else {
     for (int64_t i = 0; i < n_features; ++i) names.push_back("f" + std::to_string(i));
   }
-  if (learner.contains("feature_types") && learner["feature_types"].is_array()) {
-    for (const Json& ft : learner["feature_types"]) {
-      if (ft.is_string() && ft.get<std::string>() == "c") Unsupported("categorical features are not supported");
-    }
-  }
   std::unordered_set<std::string> seen;
   for (const std::string& nm : names) {
     if (!seen.insert(nm).second) Bad("learner", "duplicate feature name '" + nm + "'");
@@ -217,7 +295,7 @@ std::shared_ptr<const Model> LoadXgboostJson(const Json& root) {
   Json est = {{"kind", "tree_ensemble"}, {"n_features", n_features}, {"aggregate", "boost"}, {"n_targets", k},
               {"init", init}, {"learning_rate", 1.0},
               {"link", link == Link::kLogistic ? "logistic" : link == Link::kSoftmax ? "softmax" : "identity"},
-              {"threshold_dtype", "float32"}, {"compare", "lt"}, {"label_at_zero", 0}};
+              {"threshold_dtype", "float32"}, {"compare", "lt"}, {"unknown_category", "left"}, {"label_at_zero", 0}};
   Json tree_list = Json::array();
   for (size_t i = 0; i < trees.size(); ++i) {
     const std::string where = "tree " + std::to_string(i);

@@ -31,7 +31,11 @@ VALIDATOR = _schema_validator()
 def rows_to_X(model, est):
     names = [i["name"] for i in model["inputs"]]
     kinds = {i["name"]: ("string" if i.get("dtype") == "string" else "number") for i in model["inputs"]}
-    build = RowBuilder(names, kinds, hasattr(est, "feature_names_in_"))
+    cats = {}
+    if type(est).__module__.startswith("xgboost"):  # pandas category columns at fit
+        from kiln_export.xgb import pandas_categories
+        cats = pandas_categories(est)
+    build = RowBuilder(names, kinds, hasattr(est, "feature_names_in_"), cats)
     return build([dict(r["input"]) for r in model["verification"]["rows"]])
 
 

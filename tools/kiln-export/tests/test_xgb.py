@@ -50,11 +50,46 @@ def test_refused(diabetes, kw, option):
         kiln_export.export(est)
 
 
-def test_categorical_splits_refused(diabetes):
-    X, y = diabetes
+def _graded(X):
+    """X with bmi replaced by a pandas category column "grade" (strings, some missing)."""
     X = X.copy()
-    X["grade"] = pd.Categorical(np.digitize(X["bmi"], np.quantile(X["bmi"], [.2, .4, .6, .8])))
-    est = xgboost.XGBRegressor(n_estimators=5, n_jobs=1, enable_categorical=True, max_cat_to_onehot=1)
-    est.fit(X.drop(columns=["bmi"]), y)
-    with pytest.raises(kiln_export.UnsupportedError, match="enable_categorical"):
-        kiln_export.export(est)
+    codes = np.digitize(X["bmi"], np.quantile(X["bmi"], [.2, .4, .6, .8]))
+    grade = np.array(["a", "b", "c", "d", "e"], dtype=object)[codes]
+    grade[::13] = None
+    X["grade"] = pd.Categorical(grade, categories=["e", "c", "a", "b", "d"])  # not sorted: order matters
+    return X.drop(columns=["bmi"])
+
+
+@pytest.mark.parametrize("onehot", [1, 8])
+def test_pandas_categories_become_a_string_input(diabetes, onehot):
+    X, y = diabetes
+    X = _graded(X)
+    est = xgboost.XGBRegressor(n_estimators=8, n_jobs=1, enable_categorical=True, max_cat_to_onehot=onehot).fit(X, y)
+    model = export_ok(est)
+    e = model["estimator"]
+    assert e["unknown_category"] == "left"
+    nodes = [c for t in e["trees"] for c in t.get("categories", []) if c]
+    assert nodes and all(c["left"] == [] for c in nodes)  # XGBoost sends its set right
+    if onehot == 8:
+        assert all(len(c["right"]) == 1 for c in nodes)
+    spec = next(i for i in model["inputs"] if i["name"] == "grade")
+    assert spec["type"] == "category" and spec["dtype"] == "string" and spec["nullable"]
+    steps = model["transform"]["steps"][-1]["transformers"]
+    enc = next(s["transform"] for s in steps if s["columns"] == [X.columns.get_loc("grade")])
+    assert enc["kind"] == "ordinal_encoder" and enc["categories"] == [["e", "c", "a", "b", "d", None]]
+    assert enc["handle_unknown"] == "error" and enc["encoded_missing_value"] is None
+    # every other column passes through, in order
+    assert sorted(c for s in steps for c in s["columns"]) == list(range(X.shape[1]))
+
+
+def test_categorical_codes_stay_a_number_input(diabetes):
+    X, y = diabetes
+    X = _graded(X)
+    codes = X["grade"].cat.codes.to_numpy().astype(float)
+    codes[codes < 0] = np.nan
+    A = np.column_stack([X.drop(columns=["grade"]).to_numpy(), codes])
+    est = xgboost.XGBRegressor(n_estimators=8, n_jobs=1, enable_categorical=True, max_cat_to_onehot=1,
+                               feature_types=["q"] * (A.shape[1] - 1) + ["c"]).fit(A, y)
+    model = export_ok(est)
+    assert model["transform"] is None and all(i["type"] == "number" for i in model["inputs"])
+    assert any(t.get("categories") for t in model["estimator"]["trees"])

@@ -206,7 +206,9 @@ def export(estimator_or_path, path=None, *, name: Optional[str] = None, rows=Non
         if k == "number" and info.dtype == "string":
             raise ExportError(f"input {n!r} is numeric in the rows but is encoded with string categories")
         kinds[n] = k
-    build = RowBuilder(names, kinds, with_names)
+    build = RowBuilder(names, kinds, with_names,
+                       {n: ctx.inputs[i].pandas_categories for i, n in enumerate(names)
+                        if ctx.inputs[i].pandas_categories is not None})
     recheck_types(ctx.function_checks, [kinds[n] for n in names])
 
     # ---- a valid base row, nullability, rows

@@ -56,6 +56,7 @@ class InputInfo:
     categories: Optional[list] = None      # known categories (union over encoders), None: not categorical
     dtype: Optional[str] = None            # "string" | "number" when categorical
     string_fill: bool = False              # a string-filling imputer consumes it
+    pandas_categories: Optional[list] = None  # the estimator reads it as a pandas category column
     accepts_unknown: bool = True           # every encoder consuming it tolerates unseen values
     hints: List[float] = dataclasses.field(default_factory=list)      # interesting numbers
     thresholds: List[float] = dataclasses.field(default_factory=list)  # tree split points

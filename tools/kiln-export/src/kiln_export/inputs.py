@@ -84,7 +84,8 @@ def normalize_rows(rows, names: List[str]) -> Tuple[List[Row], Dict[str, str]]:
             raise ValueError(f"rows lack the input columns {missing}")
         for n in names:
             col = rows[n]
-            is_num = pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+            dtype = col.cat.categories.dtype if isinstance(col.dtype, pd.CategoricalDtype) else col.dtype
+            is_num = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
             kinds[n] = "number" if is_num else "string"
         for rec in rows[names].itertuples(index=False, name=None):
             out.append({n: _py(v) for n, v in zip(names, rec)})
@@ -114,8 +115,12 @@ def normalize_rows(rows, names: List[str]) -> Tuple[List[Row], Dict[str, str]]:
 class RowBuilder:
     """Builds estimator input from row dicts the way the estimator was fitted."""
 
-    def __init__(self, names: List[str], kinds: Dict[str, str], with_names: bool):
+    def __init__(self, names: List[str], kinds: Dict[str, str], with_names: bool,
+                 pandas_categories: Optional[Dict[str, list]] = None):
         self.names, self.kinds, self.with_names = names, kinds, with_names
+        # {name: categories}: inputs the estimator was fitted on as pandas category columns
+        # (XGBoost enable_categorical), rebuilt with the fitted categories in their order.
+        self.pandas_categories = pandas_categories or {}
 
     def __call__(self, rows: List[Row]):
         cols = {}
@@ -130,7 +135,9 @@ class RowBuilder:
             cols[n] = a
         if self.with_names:
             import pandas as pd
-            return pd.DataFrame({n: pd.Series(cols[n], dtype=cols[n].dtype) for n in self.names})
+            return pd.DataFrame({n: (pd.Series(pd.Categorical(cols[n], categories=self.pandas_categories[n]))
+                                     if n in self.pandas_categories else pd.Series(cols[n], dtype=cols[n].dtype))
+                                 for n in self.names})
         if any(self.kinds[n] == "string" for n in self.names):
             X = np.empty((len(rows), len(self.names)), dtype=object)
             for j, n in enumerate(self.names):
