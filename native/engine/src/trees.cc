@@ -214,6 +214,144 @@ void ScoreRow(const TreeEnsemble& e, const typename Rule::Value* x, double* acc)
   Agg::Finish(e, acc);
 }
 
+// ---- the complete layout (TreeEnsemble::complete_depth)
+
+template <class T>
+const CompleteNodeT<T>* CompleteNodesOf(const TreeEnsemble& e) {
+  if constexpr (std::is_same_v<T, float>) {
+    return e.complete_nodes.data();
+  } else {
+    return e.complete_nodes_d.data();
+  }
+}
+
+// Walks kTreeBlockRows lanes complete_depth steps, lane l in the tree at tree[l] over the
+// features x[l]; at[l] starts at 0 and ends on the leaf's slot (2^D - 1 + leaf).
+template <class Rule>
+inline void WalkComplete(uint32_t depth, const CompleteNodeT<typename Rule::Value>* const* tree,
+                         const typename Rule::Value* const* x, uint32_t* at) {
+  using T = typename Rule::Value;
+  for (uint32_t step = 0; step < depth; ++step) {
+    for (size_t l = 0; l < kTreeBlockRows; ++l) {
+      const uint32_t k = at[l];
+      const CompleteNodeT<T>& n = tree[l][k];
+      const T v = x[l][n.fm & ~kCompleteMissingLeft];
+      uint32_t left;
+      if constexpr (Rule::kLessThan) {
+        left = v < n.thr;
+      } else {
+        left = v <= n.thr;
+      }
+      if constexpr (Rule::kHasMissing) left |= static_cast<uint32_t>(v != v) & (n.fm >> 31);
+      at[l] = 2 * k + 2 - left;
+    }
+  }
+}
+
+template <class Rule, class Agg>
+void ScoreBlockComplete(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t B = kTreeBlockRows;
+  const size_t nt = e.n_targets;
+  const uint32_t depth = e.complete_depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const CompleteNodeT<T>* nodes = CompleteNodesOf<T>(e);
+  const T* xs[B];
+  for (size_t r = 0; r < B; ++r) {
+    xs[r] = x + r * stride;
+    Agg::Start(e, acc + r * nt);
+  }
+  const CompleteNodeT<T>* tree[B];
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t = 0; t < n_trees; ++t) {
+    for (size_t r = 0; r < B; ++r) {
+      tree[r] = nodes + t * inner;
+      at[r] = 0;
+    }
+    WalkComplete<Rule>(depth, tree, xs, at);
+    const uint32_t* leaves = e.complete_leaves.data() + t * (inner + 1) - inner;
+    for (size_t r = 0; r < B; ++r) Agg::Add(e, t, leaves[at[r]], acc + r * nt);
+  }
+  for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
+}
+
+template <class Rule, class Agg>
+void ScoreRowComplete(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t B = kTreeBlockRows;
+  const uint32_t depth = e.complete_depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const CompleteNodeT<T>* nodes = CompleteNodesOf<T>(e);
+  const T* xs[B];
+  for (size_t l = 0; l < B; ++l) xs[l] = x;
+  Agg::Start(e, acc);
+  const CompleteNodeT<T>* tree[B];
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t0 = 0; t0 < n_trees; t0 += B) {
+    const size_t lanes = n_trees - t0 < B ? n_trees - t0 : B;
+    for (size_t l = 0; l < B; ++l) {
+      tree[l] = nodes + (t0 + (l < lanes ? l : 0)) * inner;
+      at[l] = 0;
+    }
+    WalkComplete<Rule>(depth, tree, xs, at);
+    for (size_t l = 0; l < lanes; ++l) {
+      Agg::Add(e, t0 + l, e.complete_leaves[(t0 + l) * (inner + 1) + at[l] - inner], acc);
+    }
+  }
+  Agg::Finish(e, acc);
+}
+
+template <class Rule, class Agg>
+void ScoreRowsComplete(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
+  using T = typename Rule::Value;
+  const T* x = static_cast<const T*>(xv);
+  if (m == kTreeBlockRows) {
+    ScoreBlockComplete<Rule, Agg>(e, x, stride, acc);
+  } else {
+    for (size_t i = 0; i < m; ++i) ScoreRowComplete<Rule, Agg>(e, x + i * stride, acc + i * e.n_targets);
+  }
+}
+
+// Fills the complete layout of the subtree at node i (of `nodes`) into slot k at level d.
+template <class T>
+void FillComplete(const TreeEnsemble& e, const NodeT<T>* nodes, uint32_t i, size_t k, uint32_t d,
+                  CompleteNodeT<T>* tree, uint32_t* leaves) {
+  const uint32_t depth = e.complete_depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const NodeT<T>& n = nodes[i];
+  if (d == depth) {  // i is a leaf: depth is the deepest leaf's level
+    leaves[k - inner] = n.aux;
+    return;
+  }
+  if (n.feature < 0) {  // a leaf above the last level: both ways lead to a copy of it
+    tree[k] = {std::numeric_limits<T>::infinity(), 0u};
+    FillComplete(e, nodes, i, 2 * k + 1, d + 1, tree, leaves);
+    FillComplete(e, nodes, i, 2 * k + 2, d + 1, tree, leaves);
+    return;
+  }
+  tree[k] = {n.thr, static_cast<uint32_t>(n.feature) | ((n.aux & kNodeMissingLeft) ? kCompleteMissingLeft : 0u)};
+  FillComplete(e, nodes, i + 1, 2 * k + 1, d + 1, tree, leaves);
+  FillComplete(e, nodes, n.right, 2 * k + 2, d + 1, tree, leaves);
+}
+
+// Builds the complete layout when the ensemble qualifies (complete_depth stays 0 otherwise).
+template <class T>
+void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
+  uint32_t depth = 0;
+  for (uint32_t d : e.depths) depth = d > depth ? d : depth;
+  if (e.has_categorical || depth > kMaxCompleteDepth) return;
+  e.complete_depth = depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const size_t n_trees = e.roots.size();
+  out.assign(n_trees * inner, {T(0), 0u});
+  e.complete_leaves.assign(n_trees * (inner + 1), 0u);
+  for (size_t t = 0; t < n_trees; ++t) {
+    FillComplete<T>(e, NodesOf<T>(e), e.roots[t], 0, 0, out.data() + t * inner, e.complete_leaves.data() + t * (inner + 1));
+  }
+}
+
 // A full block walks the rows as lanes; the last rows of a batch, or a single row, go one row
 // at a time with trees as lanes.
 template <class Rule, class Agg>
@@ -227,26 +365,38 @@ void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, d
   }
 }
 
+// The kernel of one split rule and aggregate: the complete layout's when built (never with
+// categorical splits), else the node walk's.
 template <class T, bool kLess, bool kMissing, bool kCat>
-TreeBlockFn PickKernel(bool boost) {
+TreeBlockFn PickKernel(const TreeEnsemble& e) {
   using R = SplitRule<T, kLess, kMissing, kCat>;
-  return boost ? &ScoreRows<R, BoostAgg> : &ScoreRows<R, AverageAgg>;
+  if constexpr (!kCat) {
+    if (e.complete_depth > 0) return e.boost ? &ScoreRowsComplete<R, BoostAgg> : &ScoreRowsComplete<R, AverageAgg>;
+  }
+  return e.boost ? &ScoreRows<R, BoostAgg> : &ScoreRows<R, AverageAgg>;
 }
 template <class T, bool kLess, bool kMissing>
-TreeBlockFn PickKernel(bool boost, bool cat) {
-  return cat ? PickKernel<T, kLess, kMissing, true>(boost) : PickKernel<T, kLess, kMissing, false>(boost);
+TreeBlockFn PickKernel(const TreeEnsemble& e) {
+  return e.has_categorical ? PickKernel<T, kLess, kMissing, true>(e) : PickKernel<T, kLess, kMissing, false>(e);
 }
 template <class T, bool kLess>
-TreeBlockFn PickKernel(bool boost, bool cat, bool missing) {
-  return missing ? PickKernel<T, kLess, true>(boost, cat) : PickKernel<T, kLess, false>(boost, cat);
+TreeBlockFn PickKernel(const TreeEnsemble& e, bool missing) {
+  return missing ? PickKernel<T, kLess, true>(e) : PickKernel<T, kLess, false>(e);
 }
 template <class T>
-TreeBlockFn PickKernel(bool boost, bool cat, bool missing, bool less) {
-  return less ? PickKernel<T, true>(boost, cat, missing) : PickKernel<T, false>(boost, cat, missing);
+void PickKernels(TreeEnsemble& e) {
+  for (int nan = 0; nan < 2; ++nan) {
+    const bool missing = nan == 1 && e.has_missing;
+    e.score[nan] = e.less ? PickKernel<T, true>(e, missing) : PickKernel<T, false>(e, missing);
+  }
 }
 
-// Moves the parsed (float64) nodes into their runtime form and picks the kernels.
+// Moves the parsed (float64) nodes into their runtime form, lays them out and picks the kernels.
 void Finish(TreeEnsemble& e) {
+  e.complete_depth = 0;
+  e.complete_nodes.clear();
+  e.complete_nodes_d.clear();
+  e.complete_leaves.clear();
   if (!e.float64) {
     e.nodes.resize(e.nodes_d.size());
     for (size_t i = 0; i < e.nodes_d.size(); ++i) {
@@ -257,12 +407,12 @@ void Finish(TreeEnsemble& e) {
     }
     std::vector<NodeD>().swap(e.nodes_d);
     e.depths = TreeDepths<float>(e);
-    e.score[0] = PickKernel<float>(e.boost, e.has_categorical, false, e.less);
-    e.score[1] = PickKernel<float>(e.boost, e.has_categorical, e.has_missing, e.less);
+    BuildComplete<float>(e, e.complete_nodes);
+    PickKernels<float>(e);
   } else {
     e.depths = TreeDepths<double>(e);
-    e.score[0] = PickKernel<double>(e.boost, e.has_categorical, false, e.less);
-    e.score[1] = PickKernel<double>(e.boost, e.has_categorical, e.has_missing, e.less);
+    BuildComplete<double>(e, e.complete_nodes_d);
+    PickKernels<double>(e);
   }
 }
 constexpr uint32_t kNoParent = 0xFFFFFFFFu;

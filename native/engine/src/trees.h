@@ -35,6 +35,16 @@ using NodeD = NodeT<double>;
 static_assert(sizeof(Node) == 16, "Node must stay 16 bytes");
 static_assert(sizeof(NodeD) == 24, "NodeD must stay 24 bytes");
 
+// A node of the complete layout (see TreeEnsemble::complete_depth): the feature in the low 31
+// bits of `fm`, kCompleteMissingLeft set when NaN goes left.
+template <class T>
+struct CompleteNodeT {
+  T thr;
+  uint32_t fm;
+};
+inline constexpr uint32_t kCompleteMissingLeft = 0x80000000u;
+static_assert(sizeof(CompleteNodeT<float>) == 8, "CompleteNodeT<float> must stay 8 bytes");
+
 // A categorical split: two bitsets of n_words words each at words[begin..), categories going
 // left then categories going right. A category in neither goes where kNodeUnknownLeft says.
 struct CatSplit {
@@ -68,6 +78,14 @@ struct TreeEnsemble {
   // kernel as [0] when no node sends NaN left, since NaN then compares its way right).
   TreeBlockFn score[2] = {nullptr, nullptr};
   std::vector<uint32_t> depths;  // per tree: the most inner nodes on a root-to-leaf path
+  // Complete layout, for ensembles of shallow trees without categorical splits: every tree
+  // padded to complete_depth levels (D) in breadth-first order, children of node k at 2k+1 and
+  // 2k+2, a leaf above level D copied into every slot below it. A walk is then D steps with no
+  // leaf test and no child index to load: 2^D - 1 nodes and 2^D leaves per tree. 0: not used.
+  uint32_t complete_depth = 0;
+  std::vector<CompleteNodeT<float>> complete_nodes;    // float32 kinds
+  std::vector<CompleteNodeT<double>> complete_nodes_d;  // float64 kinds
+  std::vector<uint32_t> complete_leaves;                // leaf_values offsets
   std::vector<Node> nodes;
   std::vector<NodeD> nodes_d;        // float64 kinds (and staging while parsing)
   std::vector<CatSplit> cat_splits;
@@ -90,6 +108,10 @@ struct TreeEnsemble {
 // Rows per block. 8 keeps each row's node index in a register-sized array that stays in L1 and
 // gives enough independent loads to cover an L2 hit; 16 measured no faster on RF100/GBM100.
 inline constexpr size_t kTreeBlockRows = 8;
+
+// Deepest trees given the complete layout: 255 nodes + 256 leaves (2 KB + 1 KB) per float32
+// tree keep RF100 of depth 8 within L2. Deeper trees (leaf-wise boosters) walk `nodes`.
+inline constexpr uint32_t kMaxCompleteDepth = 8;
 
 // Parses, validates and flattens the `estimator` object of kind "tree_ensemble".
 void ParseTreeEnsemble(const JVal& v, TreeEnsemble& out);
