@@ -342,6 +342,9 @@ void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
   uint32_t depth = 0;
   for (uint32_t d : e.depths) depth = d > depth ? d : depth;
   if (e.has_categorical || depth > kMaxCompleteDepth) return;
+  // Padding must not blow up an ensemble of mostly shallow trees with a few deep ones.
+  const size_t n_nodes = e.float64 ? e.nodes_d.size() : e.nodes.size();
+  if (e.roots.size() * (size_t{2} << depth) > kMaxCompleteGrowth * n_nodes + 1024) return;
   e.complete_depth = depth;
   const size_t inner = (size_t{1} << depth) - 1;
   const size_t n_trees = e.roots.size();

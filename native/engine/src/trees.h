@@ -112,6 +112,9 @@ inline constexpr size_t kTreeBlockRows = 8;
 // Deepest trees given the complete layout: 255 nodes + 256 leaves (2 KB + 1 KB) per float32
 // tree keep RF100 of depth 8 within L2. Deeper trees (leaf-wise boosters) walk `nodes`.
 inline constexpr uint32_t kMaxCompleteDepth = 8;
+// The complete layout is also not built when its slots (2^(D+1) per tree) exceed this many times
+// the ensemble's nodes (+1024): RF100 depth 8 (bootstrapped, 4,196 nodes) needs 12x.
+inline constexpr size_t kMaxCompleteGrowth = 16;
 
 // Parses, validates and flattens the `estimator` object of kind "tree_ensemble".
 void ParseTreeEnsemble(const JVal& v, TreeEnsemble& out);
