@@ -188,3 +188,67 @@ TEST(TreeKinds, RefusesBadOptions) {
 
 }  // namespace
 }  // namespace kiln_test
+
+namespace kiln_test {
+namespace {
+
+// A "staircase" of `depth` splits on x: node d sends x <= d + 0.5 to leaf d, NaN left at odd
+// d; the last split's right leaf is `depth`. Two trees: the staircase and a stump, so trees of
+// unequal depth share the ensemble. Depth <= 8 runs the complete layout (the stump padded to
+// the staircase's depth), deeper the node layout; both, every split rule, must give the same.
+Spec Staircase(int depth, const std::string& options) {
+  std::string cl, cr, f, t, m, v;
+  for (int d = 0; d < depth; ++d) {
+    const int node = 2 * d;  // inner node at 2d, its left leaf at 2d+1, next inner node at 2d+2
+    cl += std::to_string(node + 1) + ", -1, ";
+    cr += std::to_string(node + 2) + ", -1, ";
+    f += "0, -2, ";
+    t += Num(d + 0.5) + ", 0, ";
+    m += std::string(d % 2 ? "1" : "0") + ", 0, ";
+    v += "[0], [" + std::to_string(d) + "], ";
+  }
+  cl += "-1";
+  cr += "-1";
+  f += "-2";
+  t += "0";
+  m += "0";
+  v += "[" + std::to_string(depth) + "]";
+  Spec s;
+  s.inputs = NumberInputs({"x"}, {"x"});
+  s.estimator = R"({"kind": "tree_ensemble", "n_features": 1, "aggregate": "boost", "n_targets": 1, "init": [0],
+      "learning_rate": 1, "link": "identity", )" + options + R"( "trees": [
+      {"target": 0, "children_left": [)" + cl + R"(], "children_right": [)" + cr + R"(], "feature": [)" + f +
+                R"(], "threshold": [)" + t + R"(], "missing_go_to_left": [)" + m + R"(], "value": [)" + v + R"(]},
+      {"target": 0, "children_left": [1, -1, -1], "children_right": [2, -1, -1], "feature": [0, -2, -2],
+       "threshold": [2.5, 0, 0], "missing_go_to_left": [0, 0, 0], "value": [[0], [100], [200]]}]})";
+  return s;
+}
+
+TEST(TreeKinds, WalksOfEveryDepthAndRuleAgree) {
+  for (int depth : {1, 3, 8, 9, 12}) {
+    for (const std::string o : {"", R"("threshold_dtype": "float64",)", R"("compare": "lt",)"}) {
+      const Spec s = Staircase(depth, o);
+      auto model = Load(s);
+      // 11 rows: a full block of 8 (rows as lanes) and 3 single rows (trees as lanes).
+      std::vector<double> rows, expect;
+      for (int i = 0; i < 11; ++i) {
+        const double x = i == 5 ? kNaN : i - 0.25;  // i - 0.25 <= d + 0.5 first at d = i
+        rows.push_back(x);
+        // NaN: right at d = 0, left at d = 1 (leaf 1); with one split, the right leaf (1) too.
+        const int stair = i == 5 ? 1 : (i < depth ? i : depth);
+        const double stump = i == 5 ? 200 : (x <= 2.5 ? 100 : 200);
+        expect.push_back(stair + stump);
+      }
+      auto ws = model->NewWorkspace();
+      std::vector<double> out(rows.size() * model->output_width());
+      model->Predict(rows.data(), rows.size(), out.data(), *ws);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_EQ(out[i * model->output_width()], expect[i]) << "depth " << depth << " options " << o << " row " << i;
+        EXPECT_EQ(Predict(*model, {rows[i]})[0], expect[i]) << "one row; depth " << depth << " row " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln_test

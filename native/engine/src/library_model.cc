@@ -9,7 +9,7 @@ namespace kiln::internal {
 void FinishLibraryTreeModel(ModelImpl& m, Link link, size_t k) {
   Compiler compiler(m.program_, m.inputs_);
   for (const Col& c : compiler.InputFrame()) m.features_.push_back(c.slot);
-  m.mode_ = m.trees_.row_fn != nullptr ? ModelImpl::Mode::kTreeKernel : ModelImpl::Mode::kBoost;
+  m.mode_ = ModelImpl::Mode::kTrees;
   RawHead& h = m.head_;
   h.task = m.task_;
   h.link = link;

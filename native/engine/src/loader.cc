@@ -264,13 +264,7 @@ std::shared_ptr<const Model> Build(const Json& root, const LoadOptions& options)
     linear = false;
     ParseTreeEnsemble(est, m->trees_);
     n_features = m->trees_.n_features;
-    if (m->trees_.row_fn != nullptr) {
-      m->mode_ = ModelImpl::Mode::kTreeKernel;
-    } else if (m->trees_.boost) {
-      m->mode_ = m->trees_.has_missing ? ModelImpl::Mode::kBoostMissing : ModelImpl::Mode::kBoost;
-    } else {
-      m->mode_ = m->trees_.has_missing ? ModelImpl::Mode::kAverageMissing : ModelImpl::Mode::kAverage;
-    }
+    m->mode_ = ModelImpl::Mode::kTrees;
   } else if (kind.Str() == "naive_bayes") {
     linear = true;
     ParseNaiveBayes(est, m->nb_);

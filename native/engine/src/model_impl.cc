@@ -43,6 +43,9 @@ void ModelImpl::Freeze() {
     raw_size_ = trees_.n_targets;
   }
   if (raw_size_ == 0) raw_size_ = 1;
+  const size_t tree_x = mode_ == Mode::kTrees ? kTreeBlockRows * (features_.empty() ? 1 : features_.size()) : 0;
+  tree_xf_size_ = trees_.float64 ? 0 : tree_x;
+  tree_xd_size_ = trees_.float64 ? tree_x : 0;
   // The common "standard scaler over every input" program, run by ScaleRow: ops kSub then kDiv,
   // each over all inputs in order, the kDiv reading exactly the kSub's outputs; nothing reads the
   // kSub's outputs otherwise (the estimator reads the kDiv's).
@@ -58,12 +61,6 @@ void ModelImpl::Freeze() {
     for (uint32_t slot : features_) ok = ok && slot >= div.out && slot < div.out + div.n;
     scaler_ = ok;
   }
-  tree_depths_.clear();
-  // The block walk's per-tree depths (sklearn's float32 trees; the other kinds run row_fn).
-  if (mode_ == Mode::kAverage || mode_ == Mode::kAverageMissing || mode_ == Mode::kBoost ||
-      mode_ == Mode::kBoostMissing) {
-    tree_depths_ = TreeDepths(trees_);
-  }
 }
 
 double ModelImpl::CategoryCode(size_t input, std::string_view value) const {
@@ -78,8 +75,10 @@ std::unique_ptr<Workspace> ModelImpl::NewWorkspace() const {
   // Rows are prepared a block at a time (kTreeBlockRows >= kLinearBlockRows).
   ws->scratch.assign(kTreeBlockRows * program_.n_slots, 0.0);
   ws->feat.assign(kLinearBlockRows * features_.size(), 0.0);
-  // Trees score a block of rows at once: float32 features and scores for kTreeBlockRows rows.
-  ws->xf.assign(kTreeBlockRows * (features_.empty() ? 1 : features_.size()), 0.0f);
+  // Trees score a block of rows at once: features (float32 or float64, as the trees compare)
+  // and scores for kTreeBlockRows rows.
+  ws->xf.assign(tree_xf_size_, 0.0f);
+  ws->xd.assign(tree_xd_size_, 0.0);
   ws->raw.assign(kTreeBlockRows * raw_size_, 0.0);
   ws->est_tmp.assign(est_tmp_size_, 0.0);
   return ws;
@@ -220,7 +219,23 @@ void ModelImpl::PredictLinear(const T* rows, size_t n_rows, double* out, Workspa
   }
 }
 
-template <class T, bool kMissing, class Agg>
+// The features of a block of prepared rows in the type the trees compare in (T = float or double).
+template <class T>
+inline bool GatherTreeRows(const double* scratch, size_t ns, const uint32_t* fslots, size_t nf, size_t m, T* x,
+                           size_t stride) {
+  bool any_nan = false;
+  for (size_t i = 0; i < m; ++i) {
+    const double* s = scratch + i * ns;
+    T* xi = x + i * stride;
+    for (size_t j = 0; j < nf; ++j) {
+      xi[j] = static_cast<T>(s[fslots[j]]);
+      any_nan |= xi[j] != xi[j];
+    }
+  }
+  return any_nan;
+}
+
+template <class T>
 void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const {
   constexpr size_t B = kTreeBlockRows;
   const uint32_t* fslots = features_.data();
@@ -229,41 +244,19 @@ void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, Workspac
   const size_t ns = program_.n_slots;
   const size_t nt = trees_.n_targets;
   const size_t width = output_width_;
-  float* xb = ws.xf.data();
   double* acc = ws.raw.data();
+  const void* x = trees_.float64 ? static_cast<const void*>(ws.xd.data()) : static_cast<const void*>(ws.xf.data());
   for (size_t r0 = 0; r0 < n_rows; r0 += B) {
     std::exception_ptr failure;
     const size_t m = PrepareRows(rows, r0, n_rows - r0 < B ? n_rows - r0 : B, ws.scratch.data(), failure);
-    bool any_nan = false;
-    for (size_t i = 0; i < m; ++i) {
-      const double* s = ws.scratch.data() + i * ns;
-      float* x = xb + i * stride;
-      for (size_t j = 0; j < nf; ++j) {
-        x[j] = static_cast<float>(s[fslots[j]]);
-        any_nan |= x[j] != x[j];
-      }
-    }
-    // NaN routing only matters for rows that hold a NaN; the plain walk is cheaper.
-    const bool missing = kMissing && any_nan;
-    if (m == B) {
-      if (missing) {
-        ScoreBlock<true, Agg>(trees_, tree_depths_.data(), xb, stride, acc);
-      } else {
-        ScoreBlock<false, Agg>(trees_, tree_depths_.data(), xb, stride, acc);
-      }
-    } else {  // the last rows of a batch, or a single row: one row at a time, trees interleaved
-      for (size_t i = 0; i < m; ++i) {
-        if (missing) {
-          ScoreRow<true, Agg>(trees_, tree_depths_.data(), xb + i * stride, acc + i * nt);
-        } else {
-          ScoreRow<false, Agg>(trees_, tree_depths_.data(), xb + i * stride, acc + i * nt);
-        }
-      }
-    }
+    const bool any_nan = trees_.float64 ? GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xd.data(), stride)
+                                        : GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xf.data(), stride);
+    // NaN routing only matters for blocks that hold a NaN; the plain walk is cheaper.
+    trees_.score[any_nan ? 1 : 0](trees_, x, stride, m, acc);
     for (size_t i = 0; i < m; ++i) {
       const double* a = acc + i * nt;
       double* o = out + (r0 + i) * width;
-      if constexpr (std::is_same_v<Agg, BoostAgg>) {
+      if (trees_.boost) {
         head_.Write(a, o);
       } else if (task_ == Task::kRegression) {
         o[0] = a[0];
@@ -281,7 +274,7 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
   auto* ws = dynamic_cast<WorkspaceImpl*>(&wsb);
   if (ws == nullptr || ws->scratch.size() < kTreeBlockRows * program_.n_slots ||
       ws->feat.size() < kLinearBlockRows * features_.size() ||
-      ws->xf.size() < kTreeBlockRows * features_.size() || ws->raw.size() < kTreeBlockRows * raw_size_ ||
+      ws->xf.size() < tree_xf_size_ || ws->xd.size() < tree_xd_size_ || ws->raw.size() < kTreeBlockRows * raw_size_ ||
       ws->est_tmp.size() < est_tmp_size_) {
     throw Error(ErrorCode::kInputShape, "the workspace was not made by this model's NewWorkspace()");
   }
@@ -292,30 +285,8 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
     case Mode::kLinear:
       PredictLinear(rows, n_rows, out, *ws);
       break;
-    case Mode::kAverage:
-      PredictTrees<T, false, AverageAgg>(rows, n_rows, out, *ws);
-      break;
-    case Mode::kAverageMissing:
-      PredictTrees<T, true, AverageAgg>(rows, n_rows, out, *ws);
-      break;
-    case Mode::kBoost:
-      PredictTrees<T, false, BoostAgg>(rows, n_rows, out, *ws);
-      break;
-    case Mode::kBoostMissing:
-      PredictTrees<T, true, BoostAgg>(rows, n_rows, out, *ws);
-      break;
-    case Mode::kTreeKernel:  // float64 / `<` / categorical trees: the kernel picked at load
-      PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o, size_t) {
-        trees_.row_fn(trees_, x, w.xf.data(), w.raw.data());
-        if (trees_.boost) {
-          head_.Write(w.raw.data(), o);
-        } else if (task_ == Task::kRegression) {
-          o[0] = w.raw[0];
-        } else {
-          o[0] = static_cast<double>(ArgMax(w.raw.data(), trees_.n_targets));
-          if (probabilities_) std::copy(w.raw.data(), w.raw.data() + trees_.n_targets, o + 1);
-        }
-      });
+    case Mode::kTrees:
+      PredictTrees(rows, n_rows, out, *ws);
       break;
     case Mode::kNaiveBayes:
       PredictRows(rows, n_rows, out, *ws, [&](const double* x, WorkspaceImpl& w, double* o, size_t) {

@@ -33,7 +33,8 @@ class WorkspaceImpl final : public Workspace {
  public:
   std::vector<double> scratch;  // Program slots
   std::vector<double> feat;     // gathered estimator features (linear, float64 trees)
-  std::vector<float> xf;        // float32 features of a block of rows (trees)
+  std::vector<float> xf;        // features of a block of rows, float32 trees
+  std::vector<double> xd;       // features of a block of rows, float64 trees
   std::vector<double> raw;      // raw scores / averaged outputs (trees: a block of rows)
   std::vector<double> est_tmp;  // per-row scratch of the estimator (naive Bayes, MLP, k-NN)
 };
@@ -55,7 +56,7 @@ class ModelImpl final : public Model {
   void Predict(const float* rows, size_t n_rows, double* out, Workspace& ws) const override;
 
   // ---- built by the loader (loader.cc), then frozen ----
-  enum class Mode : uint8_t { kLinear, kAverage, kAverageMissing, kBoost, kBoostMissing, kTreeKernel, kNaiveBayes, kMlp, kNeighbors };
+  enum class Mode : uint8_t { kLinear, kTrees, kNaiveBayes, kMlp, kNeighbors };
 
   std::string name_;
   std::string metadata_json_;
@@ -105,7 +106,7 @@ class ModelImpl final : public Model {
   void ScaleRow(double* s) const;
   template <class T>
   void PredictLinear(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
-  template <class T, bool kMissing, class Agg>
+  template <class T>
   void PredictTrees(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
   template <class T>
   void LoadRow(const T* row, size_t r, double* s) const;
@@ -117,7 +118,8 @@ class ModelImpl final : public Model {
   size_t est_tmp_size_ = 0;
   bool numeric_inputs_ = false;         // no string category input (LoadRow's fast check)
   bool scaler_ = false;                 // program_ is a plain standard scaler (see Freeze)
-  std::vector<uint32_t> tree_depths_;  // TreeDepths(trees_), for the block walk
+  size_t tree_xf_size_ = 0;  // Workspace xf / xd: a block of rows' features (float32 / float64 trees)
+  size_t tree_xd_size_ = 0;
 };
 
 // verify.cc: replays the `verification` block; throws KILN_MODEL_VERIFICATION on drift.

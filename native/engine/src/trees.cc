@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "json_reader.h"
 #include "spec_limits.h"
@@ -28,7 +29,34 @@ constexpr int64_t kWide = int64_t{1} << 40;
 
 enum class UnknownCategory : uint8_t { kMissing, kLeft, kRight };
 
-// ---- kernels for the non-default kinds, one instantiation per split rule and aggregate
+// ---- the block walk, one instantiation per split rule and aggregate
+
+// The split rule of one ensemble kind: T the type x and the threshold are compared in, kLess
+// `<` (else `<=`), kMissing NaN routed by kNodeMissingLeft (else it compares its way right),
+// kCat some node is categorical.
+template <class T, bool kLess, bool kMissing, bool kCat>
+struct SplitRule {
+  using Value = T;
+  static constexpr bool kLessThan = kLess;
+  static constexpr bool kHasMissing = kMissing;
+  static constexpr bool kHasCat = kCat;
+};
+
+// Category c of a non-NaN value v: v truncated toward zero when 0 <= v < 2^32 (how sklearn,
+// LightGBM and XGBoost read a category from a number); anything else is in neither set.
+template <class T>
+inline bool CategoryGoesLeft(const CatSplit& cs, const uint32_t* words, T v, uint32_t aux) {
+  if (v >= T(0) && v < T(4294967296.0)) {
+    const uint32_t c = static_cast<uint32_t>(v);
+    const uint32_t w = c >> 5;
+    if (w < cs.n_words) {
+      const uint32_t bit = uint32_t{1} << (c & 31u);
+      if (words[cs.begin + w] & bit) return true;
+      if (words[cs.begin + cs.n_words + w] & bit) return false;
+    }
+  }
+  return (aux & kNodeUnknownLeft) != 0;
+}
 
 template <class T>
 const NodeT<T>* NodesOf(const TreeEnsemble& e) {
@@ -39,45 +67,339 @@ const NodeT<T>* NodesOf(const TreeEnsemble& e) {
   }
 }
 
-template <class Rule, class Agg>
-void RowKernel(const TreeEnsemble& e, const double* xd, float* xf, double* raw) {
-  using T = typename Rule::Value;
-  const T* x;
-  if constexpr (std::is_same_v<T, float>) {
-    for (uint32_t j = 0; j < e.n_features; ++j) xf[j] = static_cast<float>(xd[j]);
-    x = xf;
-  } else {
-    x = xd;
-  }
+// Per tree: the most inner nodes on a root-to-leaf path (the steps a walk of that tree needs).
+template <class T>
+std::vector<uint32_t> TreeDepths(const TreeEnsemble& e) {
   const NodeT<T>* nodes = NodesOf<T>(e);
-  const CatSplit* cats = e.cat_splits.data();
-  const uint32_t* words = e.cat_words.data();
-  Agg::Start(e, raw);
-  const size_t n = e.roots.size();
-  for (size_t t = 0; t < n; ++t) Agg::Add(e, t, FindLeafT<Rule>(nodes, e.roots[t], x, cats, words), raw);
-  Agg::Finish(e, raw);
+  std::vector<uint32_t> depths;
+  depths.reserve(e.roots.size());
+  std::vector<std::pair<uint32_t, uint32_t>> stack;  // (node, inner nodes above it)
+  for (uint32_t root : e.roots) {
+    uint32_t depth = 0;
+    stack.assign(1, {root, 0});
+    while (!stack.empty()) {
+      const auto [i, d] = stack.back();
+      stack.pop_back();
+      const NodeT<T>& n = nodes[i];
+      if (n.feature < 0) {
+        depth = d > depth ? d : depth;
+        continue;
+      }
+      stack.push_back({n.right, d + 1});
+      stack.push_back({i + 1, d + 1});
+    }
+    depths.push_back(depth);
+  }
+  return depths;
 }
 
+// Walks kTreeBlockRows lanes at once, each lane from node at[l] over the features x[l], for
+// `depth` steps; at[l] ends on the lane's leaf. A lane is a (row, tree) pair: several rows
+// through one tree (batches) or one row through several trees (a single row).
+template <class Rule>
+inline void Walk(const TreeEnsemble& e, uint32_t depth, const typename Rule::Value* const* x, uint32_t* at) {
+  using T = typename Rule::Value;
+  const NodeT<T>* nodes = NodesOf<T>(e);
+  // Selects are written as masks: compilers otherwise turn them back into branches, which
+  // mispredict on half the steps.
+  for (uint32_t step = 0; step < depth; ++step) {
+    uint32_t at_leaf = ~0u;  // all ones while every lane is on a leaf
+    for (size_t l = 0; l < kTreeBlockRows; ++l) {
+      const uint32_t i = at[l];
+      const NodeT<T>& n = nodes[i];
+      const int32_t f = n.feature;
+      const T v = x[l][static_cast<uint32_t>(f < 0 ? 0 : f)];  // leaf: any feature, unused
+      uint32_t left;
+      if constexpr (Rule::kLessThan) {
+        left = v < n.thr;  // NaN compares false: goes right
+      } else {
+        left = v <= n.thr;
+      }
+      if constexpr (Rule::kHasMissing) {
+        left |= static_cast<uint32_t>(v != v) & (n.aux & kNodeMissingLeft);
+      }
+      if constexpr (Rule::kHasCat) {
+        // Rare enough to branch on. NaN at a categorical node goes by its missing flag, whatever
+        // the rule (an unknown category goes by kNodeUnknownLeft).
+        if (f >= 0 && (n.aux & kNodeCategorical) != 0) {
+          left = v != v ? (n.aux & kNodeMissingLeft)
+                        : CategoryGoesLeft(e.cat_splits[n.aux >> kNodeCatShift], e.cat_words.data(), v, n.aux);
+        }
+      }
+      const uint32_t next = n.right ^ ((n.right ^ (i + 1)) & (0u - left));
+      const uint32_t leaf_mask = static_cast<uint32_t>(f >> 31);  // all ones at a leaf: stay
+      at[l] = next ^ ((next ^ i) & leaf_mask);
+      at_leaf &= leaf_mask;
+    }
+    // Trees of uneven depth (leaf-wise growth: HistGradientBoosting, LightGBM) often end early
+    // for every lane; a well-predicted branch, taken once per walk.
+    if (at_leaf) break;
+  }
+}
+
+// Aggregation policies: Start sets a row's n_targets scores, Add adds tree t's leaf (its
+// leaf_values offset) to them, Finish completes them.
+struct AverageAgg {
+  // 0 + v_1 + ... + v_T, then / T.
+  static void Start(const TreeEnsemble& e, double* acc) {
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] = 0.0;
+  }
+  static void Add(const TreeEnsemble& e, size_t, uint32_t leaf, double* acc) {
+    const double* lv = e.leaf_values.data() + leaf;
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] += lv[k];
+  }
+  static void Finish(const TreeEnsemble& e, double* acc) {
+    const double t = static_cast<double>(e.roots.size());
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] /= t;
+  }
+};
+
+struct BoostAgg {
+  // init, then raw[target] += learning_rate * v per tree in order.
+  static void Start(const TreeEnsemble& e, double* acc) {
+    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] = e.init[k];
+  }
+  static void Add(const TreeEnsemble& e, size_t t, uint32_t leaf, double* acc) {
+    acc[e.targets[t]] += e.leaf_values[leaf];
+  }
+  static void Finish(const TreeEnsemble&, double*) {}
+};
+
+// Scores of kTreeBlockRows rows (row r's features at x + r * stride) into acc (kTreeBlockRows x
+// n_targets): the rows are the lanes, tree after tree.
+template <class Rule, class Agg>
+void ScoreBlock(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t B = kTreeBlockRows;
+  const size_t nt = e.n_targets;
+  const NodeT<T>* nodes = NodesOf<T>(e);
+  const T* xs[B];
+  for (size_t r = 0; r < B; ++r) {
+    xs[r] = x + r * stride;
+    Agg::Start(e, acc + r * nt);
+  }
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t = 0; t < n_trees; ++t) {
+    for (size_t r = 0; r < B; ++r) at[r] = e.roots[t];
+    Walk<Rule>(e, e.depths[t], xs, at);
+    for (size_t r = 0; r < B; ++r) Agg::Add(e, t, nodes[at[r]].aux, acc + r * nt);
+  }
+  for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
+}
+
+// Scores of one row into acc (n_targets): the lanes are kTreeBlockRows consecutive trees; their
+// leaves are then added in tree order.
+template <class Rule, class Agg>
+void ScoreRow(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t B = kTreeBlockRows;
+  const NodeT<T>* nodes = NodesOf<T>(e);
+  const T* xs[B];
+  for (size_t l = 0; l < B; ++l) xs[l] = x;
+  Agg::Start(e, acc);
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t0 = 0; t0 < n_trees; t0 += B) {
+    const size_t lanes = n_trees - t0 < B ? n_trees - t0 : B;
+    uint32_t depth = 0;
+    for (size_t l = 0; l < B; ++l) {
+      const size_t t = t0 + (l < lanes ? l : 0);
+      at[l] = e.roots[t];
+      depth = e.depths[t] > depth ? e.depths[t] : depth;
+    }
+    Walk<Rule>(e, depth, xs, at);
+    for (size_t l = 0; l < lanes; ++l) Agg::Add(e, t0 + l, nodes[at[l]].aux, acc);
+  }
+  Agg::Finish(e, acc);
+}
+
+// ---- the complete layout (TreeEnsemble::complete_depth)
+
+template <class T>
+const CompleteNodeT<T>* CompleteNodesOf(const TreeEnsemble& e) {
+  if constexpr (std::is_same_v<T, float>) {
+    return e.complete_nodes.data();
+  } else {
+    return e.complete_nodes_d.data();
+  }
+}
+
+// Walks kTreeBlockRows lanes complete_depth steps, lane l in the tree at tree[l] over the
+// features x[l]; at[l] starts at 0 and ends on the leaf's slot (2^D - 1 + leaf).
+template <class Rule>
+inline void WalkComplete(uint32_t depth, const CompleteNodeT<typename Rule::Value>* const* tree,
+                         const typename Rule::Value* const* x, uint32_t* at) {
+  using T = typename Rule::Value;
+  for (uint32_t step = 0; step < depth; ++step) {
+    for (size_t l = 0; l < kTreeBlockRows; ++l) {
+      const uint32_t k = at[l];
+      const CompleteNodeT<T>& n = tree[l][k];
+      const T v = x[l][n.fm & ~kCompleteMissingLeft];
+      uint32_t left;
+      if constexpr (Rule::kLessThan) {
+        left = v < n.thr;
+      } else {
+        left = v <= n.thr;
+      }
+      if constexpr (Rule::kHasMissing) left |= static_cast<uint32_t>(v != v) & (n.fm >> 31);
+      at[l] = 2 * k + 2 - left;
+    }
+  }
+}
+
+template <class Rule, class Agg>
+void ScoreBlockComplete(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t B = kTreeBlockRows;
+  const size_t nt = e.n_targets;
+  const uint32_t depth = e.complete_depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const CompleteNodeT<T>* nodes = CompleteNodesOf<T>(e);
+  const T* xs[B];
+  for (size_t r = 0; r < B; ++r) {
+    xs[r] = x + r * stride;
+    Agg::Start(e, acc + r * nt);
+  }
+  const CompleteNodeT<T>* tree[B];
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t = 0; t < n_trees; ++t) {
+    for (size_t r = 0; r < B; ++r) {
+      tree[r] = nodes + t * inner;
+      at[r] = 0;
+    }
+    WalkComplete<Rule>(depth, tree, xs, at);
+    const uint32_t* leaves = e.complete_leaves.data() + t * (inner + 1) - inner;
+    for (size_t r = 0; r < B; ++r) Agg::Add(e, t, leaves[at[r]], acc + r * nt);
+  }
+  for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
+}
+
+template <class Rule, class Agg>
+void ScoreRowComplete(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t B = kTreeBlockRows;
+  const uint32_t depth = e.complete_depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const CompleteNodeT<T>* nodes = CompleteNodesOf<T>(e);
+  const T* xs[B];
+  for (size_t l = 0; l < B; ++l) xs[l] = x;
+  Agg::Start(e, acc);
+  const CompleteNodeT<T>* tree[B];
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t0 = 0; t0 < n_trees; t0 += B) {
+    const size_t lanes = n_trees - t0 < B ? n_trees - t0 : B;
+    for (size_t l = 0; l < B; ++l) {
+      tree[l] = nodes + (t0 + (l < lanes ? l : 0)) * inner;
+      at[l] = 0;
+    }
+    WalkComplete<Rule>(depth, tree, xs, at);
+    for (size_t l = 0; l < lanes; ++l) {
+      Agg::Add(e, t0 + l, e.complete_leaves[(t0 + l) * (inner + 1) + at[l] - inner], acc);
+    }
+  }
+  Agg::Finish(e, acc);
+}
+
+template <class Rule, class Agg>
+void ScoreRowsComplete(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
+  using T = typename Rule::Value;
+  const T* x = static_cast<const T*>(xv);
+  if (m == kTreeBlockRows) {
+    ScoreBlockComplete<Rule, Agg>(e, x, stride, acc);
+  } else {
+    for (size_t i = 0; i < m; ++i) ScoreRowComplete<Rule, Agg>(e, x + i * stride, acc + i * e.n_targets);
+  }
+}
+
+// Fills the complete layout of the subtree at node i (of `nodes`) into slot k at level d.
+template <class T>
+void FillComplete(const TreeEnsemble& e, const NodeT<T>* nodes, uint32_t i, size_t k, uint32_t d,
+                  CompleteNodeT<T>* tree, uint32_t* leaves) {
+  const uint32_t depth = e.complete_depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const NodeT<T>& n = nodes[i];
+  if (d == depth) {  // i is a leaf: depth is the deepest leaf's level
+    leaves[k - inner] = n.aux;
+    return;
+  }
+  if (n.feature < 0) {  // a leaf above the last level: both ways lead to a copy of it
+    tree[k] = {std::numeric_limits<T>::infinity(), 0u};
+    FillComplete(e, nodes, i, 2 * k + 1, d + 1, tree, leaves);
+    FillComplete(e, nodes, i, 2 * k + 2, d + 1, tree, leaves);
+    return;
+  }
+  tree[k] = {n.thr, static_cast<uint32_t>(n.feature) | ((n.aux & kNodeMissingLeft) ? kCompleteMissingLeft : 0u)};
+  FillComplete(e, nodes, i + 1, 2 * k + 1, d + 1, tree, leaves);
+  FillComplete(e, nodes, n.right, 2 * k + 2, d + 1, tree, leaves);
+}
+
+// Builds the complete layout when the ensemble qualifies (complete_depth stays 0 otherwise).
+template <class T>
+void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
+  uint32_t depth = 0;
+  for (uint32_t d : e.depths) depth = d > depth ? d : depth;
+  if (e.has_categorical || depth > kMaxCompleteDepth) return;
+  // Padding must not blow up an ensemble of mostly shallow trees with a few deep ones.
+  const size_t n_nodes = e.float64 ? e.nodes_d.size() : e.nodes.size();
+  if (e.roots.size() * (size_t{2} << depth) > kMaxCompleteGrowth * n_nodes + 1024) return;
+  e.complete_depth = depth;
+  const size_t inner = (size_t{1} << depth) - 1;
+  const size_t n_trees = e.roots.size();
+  out.assign(n_trees * inner, {T(0), 0u});
+  e.complete_leaves.assign(n_trees * (inner + 1), 0u);
+  for (size_t t = 0; t < n_trees; ++t) {
+    FillComplete<T>(e, NodesOf<T>(e), e.roots[t], 0, 0, out.data() + t * inner, e.complete_leaves.data() + t * (inner + 1));
+  }
+}
+
+// A full block walks the rows as lanes; the last rows of a batch, or a single row, go one row
+// at a time with trees as lanes.
+template <class Rule, class Agg>
+void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
+  using T = typename Rule::Value;
+  const T* x = static_cast<const T*>(xv);
+  if (m == kTreeBlockRows) {
+    ScoreBlock<Rule, Agg>(e, x, stride, acc);
+  } else {
+    for (size_t i = 0; i < m; ++i) ScoreRow<Rule, Agg>(e, x + i * stride, acc + i * e.n_targets);
+  }
+}
+
+// The kernel of one split rule and aggregate: the complete layout's when built (never with
+// categorical splits), else the node walk's.
 template <class T, bool kLess, bool kMissing, bool kCat>
-TreeRowFn PickKernel(bool boost) {
+TreeBlockFn PickKernel(const TreeEnsemble& e) {
   using R = SplitRule<T, kLess, kMissing, kCat>;
-  return boost ? &RowKernel<R, BoostAgg> : &RowKernel<R, AverageAgg>;
+  if constexpr (!kCat) {
+    if (e.complete_depth > 0) return e.boost ? &ScoreRowsComplete<R, BoostAgg> : &ScoreRowsComplete<R, AverageAgg>;
+  }
+  return e.boost ? &ScoreRows<R, BoostAgg> : &ScoreRows<R, AverageAgg>;
 }
 template <class T, bool kLess, bool kMissing>
-TreeRowFn PickKernel(bool boost, bool cat) {
-  return cat ? PickKernel<T, kLess, kMissing, true>(boost) : PickKernel<T, kLess, kMissing, false>(boost);
+TreeBlockFn PickKernel(const TreeEnsemble& e) {
+  return e.has_categorical ? PickKernel<T, kLess, kMissing, true>(e) : PickKernel<T, kLess, kMissing, false>(e);
 }
 template <class T, bool kLess>
-TreeRowFn PickKernel(bool boost, bool cat, bool missing) {
-  return missing ? PickKernel<T, kLess, true>(boost, cat) : PickKernel<T, kLess, false>(boost, cat);
+TreeBlockFn PickKernel(const TreeEnsemble& e, bool missing) {
+  return missing ? PickKernel<T, kLess, true>(e) : PickKernel<T, kLess, false>(e);
 }
 template <class T>
-TreeRowFn PickKernel(bool boost, bool cat, bool missing, bool less) {
-  return less ? PickKernel<T, true>(boost, cat, missing) : PickKernel<T, false>(boost, cat, missing);
+void PickKernels(TreeEnsemble& e) {
+  for (int nan = 0; nan < 2; ++nan) {
+    const bool missing = nan == 1 && e.has_missing;
+    e.score[nan] = e.less ? PickKernel<T, true>(e, missing) : PickKernel<T, false>(e, missing);
+  }
 }
 
-// Moves the parsed (float64) nodes into their runtime form and picks the kernel.
+// Moves the parsed (float64) nodes into their runtime form, lays them out and picks the kernels.
 void Finish(TreeEnsemble& e) {
+  e.complete_depth = 0;
+  e.complete_nodes.clear();
+  e.complete_nodes_d.clear();
+  e.complete_leaves.clear();
   if (!e.float64) {
     e.nodes.resize(e.nodes_d.size());
     for (size_t i = 0; i < e.nodes_d.size(); ++i) {
@@ -87,14 +409,13 @@ void Finish(TreeEnsemble& e) {
                     d.aux};
     }
     std::vector<NodeD>().swap(e.nodes_d);
-  }
-  const bool plain = !e.float64 && !e.less && !e.has_categorical;  // sklearn's trees: the Predict* kernels
-  if (plain) {
-    e.row_fn = nullptr;
-  } else if (e.float64) {
-    e.row_fn = PickKernel<double>(e.boost, e.has_categorical, e.has_missing, e.less);
+    e.depths = TreeDepths<float>(e);
+    BuildComplete<float>(e, e.complete_nodes);
+    PickKernels<float>(e);
   } else {
-    e.row_fn = PickKernel<float>(e.boost, e.has_categorical, e.has_missing, e.less);
+    e.depths = TreeDepths<double>(e);
+    BuildComplete<double>(e, e.complete_nodes_d);
+    PickKernels<double>(e);
   }
 }
 constexpr uint32_t kNoParent = 0xFFFFFFFFu;
