@@ -115,6 +115,8 @@ class ModelImpl final : public Model {
   size_t est_tmp_size_ = 0;
   bool numeric_inputs_ = false;         // no string category input (LoadRow's fast check)
   bool scaler_ = false;                 // program_ is a plain standard scaler (see Freeze)
+  bool scaled_linear_ = false;          // ... and a linear estimator reads all of its outputs in order
+  FoldedScaler folded_;                 // that scaler folded into the coefficients, when in bounds
   std::vector<uint32_t> tree_depths_;  // TreeDepths(trees_), for the block walk
 };
 
