@@ -121,8 +121,8 @@ KILN_MULTIVERSION void RawRowsImpl(const LinearModel& lm, const double* const* x
 }
 
 // R rows' folded dot products with w and their bound sums with |w| (same lane order).
-template <size_t R>
-KILN_INLINE void FoldedBlock(const LinearModel& lm, const FoldedScaler& f, const double* rows, double* raw, bool* ok) {
+template <size_t R, class T>
+KILN_INLINE void FoldedBlock(const LinearModel& lm, const FoldedScaler& f, const T* rows, double* raw, bool* ok) {
   const size_t n = lm.n_features;
   const size_t k = lm.k;
   for (size_t i = 0; i < R; ++i) ok[i] = true;
@@ -145,7 +145,7 @@ KILN_INLINE void FoldedBlock(const LinearModel& lm, const FoldedScaler& f, const
       double a[L], e[L];
       for (size_t l = 0; l < L; ++l) a[l] = acc[i][l], e[l] = bound[i][l];
       for (size_t l = 0; j + l < n; ++l) {
-        const double x = rows[i * n + j + l];
+        const double x = static_cast<double>(rows[i * n + j + l]);
         a[l] += w[j + l] * x;
         e[l] += wa[j + l] * std::fabs(x);
       }
@@ -156,14 +156,25 @@ KILN_INLINE void FoldedBlock(const LinearModel& lm, const FoldedScaler& f, const
   }
 }
 
-KILN_MULTIVERSION void FoldedRowsImpl(const LinearModel& lm, const FoldedScaler& f, const double* rows, size_t m,
-                                      double* raw, bool* ok) {
+template <class T>
+KILN_INLINE void FoldedRowsT(const LinearModel& lm, const FoldedScaler& f, const T* rows, size_t m, double* raw,
+                             bool* ok) {
   const size_t n = lm.n_features;
   if (m == 4) {
     FoldedBlock<4>(lm, f, rows, raw, ok);
     return;
   }
   for (size_t i = 0; i < m; ++i) FoldedBlock<1>(lm, f, rows + i * n, raw + i * lm.k, ok + i);
+}
+
+KILN_MULTIVERSION void FoldedRowsImpl(const LinearModel& lm, const FoldedScaler& f, const double* rows, size_t m,
+                                      double* raw, bool* ok) {
+  FoldedRowsT(lm, f, rows, m, raw, ok);
+}
+
+KILN_MULTIVERSION void FoldedRowsImpl(const LinearModel& lm, const FoldedScaler& f, const float* rows, size_t m,
+                                      double* raw, bool* ok) {
+  FoldedRowsT(lm, f, rows, m, raw, ok);
 }
 
 template <class T>
@@ -191,6 +202,10 @@ KILN_INLINE bool ScaleRowsT(const T* rows, size_t m, size_t n, const double* mea
 }  // namespace
 
 void FoldedRows(const LinearModel& lm, const FoldedScaler& f, const double* rows, size_t m, double* raw, bool* ok) {
+  FoldedRowsImpl(lm, f, rows, m, raw, ok);
+}
+
+void FoldedRows(const LinearModel& lm, const FoldedScaler& f, const float* rows, size_t m, double* raw, bool* ok) {
   FoldedRowsImpl(lm, f, rows, m, raw, ok);
 }
 

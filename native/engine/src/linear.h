@@ -55,10 +55,11 @@ struct FoldedScaler {
 // folded within kFoldMaxRawError, or a folded coefficient is not finite.
 void FoldScaler(const LinearModel& lm, const double* mean, const double* scale, FoldedScaler& out);
 
-// Folded raw scores of m <= 4 contiguous rows (n_features doubles each) -> raw[i * k + q];
+// Folded raw scores of m <= 4 contiguous rows (n_features values each, float64 or float32) -> raw[i * k + q];
 // ok[i] = false when row i holds a non-finite value or its bound is over kFoldMaxRawError (its
 // raw is then unspecified: the caller scores it the exact way).
 void FoldedRows(const LinearModel& lm, const FoldedScaler& f, const double* rows, size_t m, double* raw, bool* ok);
+void FoldedRows(const LinearModel& lm, const FoldedScaler& f, const float* rows, size_t m, double* raw, bool* ok);
 
 // A standard scaler over m contiguous input rows of n values, straight from the caller's matrix:
 // z[i * n + j] = (double(rows[i * n + j]) - mean[j]) / scale[j], the same two roundings as the

@@ -200,25 +200,24 @@ void ModelImpl::PredictLinear(const T* rows, size_t n_rows, double* out, Workspa
     std::exception_ptr failure;
     size_t m = want;
     const double* x[B];
-    // The scaler-only pipeline: float64 rows are scored with the scaler folded in, straight from
-    // the caller's matrix; a row outside the fold's error bound is scaled and scored the exact way.
-    // Any non-finite value sends the block to the checked path below, which reports it.
-    if constexpr (std::is_same_v<T, double>) {
+    // The scaler-only pipeline: rows are scored with the scaler folded in, straight from
+    // the caller's matrix. A row outside the fold's error bound, or holding a non-finite value,
+    // goes alone through the checked path (scaled exactly; a bad value is reported for its row,
+    // after the rows before it are written), so no row's answer depends on its neighbours.
+    {
       if (!folded_.empty()) {
-        const double* block = rows + r0 * n_in;
         bool ok[B];
-        FoldedRows(linear_, folded_, block, want, raw, ok);
-        bool done = true;
-        for (size_t i = 0; i < want && done; ++i) {
-          if (ok[i]) continue;
-          done = ScaleRows(block + i * n_in, 1, n_in, program_.pd.data() + program_.ops[0].p,
-                           program_.pd.data() + program_.ops[1].p, feat);
-          if (done) linear_.RawRows(&feat, 1, raw + i * k);
+        FoldedRows(linear_, folded_, rows + r0 * n_in, want, raw, ok);
+        for (size_t i = 0; i < want; ++i) {
+          if (!ok[i]) {
+            std::exception_ptr failure;
+            if (PrepareRows(rows, r0 + i, 1, ws.scratch.data(), failure) == 0) std::rethrow_exception(failure);
+            const double* xi = ws.scratch.data() + features_base_;  // scaled_linear_: contiguous
+            linear_.RawRows(&xi, 1, raw + i * k);
+          }
+          head_.Write(raw + i * k, out + (r0 + i) * width);
         }
-        if (done) {
-          for (size_t i = 0; i < want; ++i) head_.Write(raw + i * k, out + (r0 + i) * width);
-          continue;
-        }
+        continue;
       }
     }
     // The scaler-only pipeline scales the block straight from the caller's rows into feat (one
