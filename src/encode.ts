@@ -46,8 +46,11 @@ export class RowEncoder {
   // clears it for the next row without a fill.
   readonly #seen: Uint32Array;
   #stamp = 0;
-  /** The one-record fast path (see compileFastEncoder); false: use encode() for the verdict. */
-  readonly encodeFast: (record: unknown, out: Float64Array) => boolean;
+  /**
+   * The common-record fast path (see compileFastEncoder): writes `record` at out[base ...]; false:
+   * use encode() for the verdict.
+   */
+  readonly encodeFast: (record: unknown, out: Float64Array, base: number) => boolean;
 
   constructor(inputs: readonly NativeInputInfo[]) {
     this.#slots = inputs.map((input) => {
@@ -133,7 +136,7 @@ export class RowEncoder {
  * the caller runs RowEncoder.encode, which produces the exact answer or error; so this changes
  * speed, never results. Names enter the code only through JSON.stringify (a valid string literal).
  */
-function compileFastEncoder(slots: readonly Slot[]): (record: unknown, out: Float64Array) => boolean {
+function compileFastEncoder(slots: readonly Slot[]): (record: unknown, out: Float64Array, base: number) => boolean {
   const lines = [
     "if (typeof record !== 'object' || record === null || Array.isArray(record)) return false;",
     'let keys = 0;',
@@ -143,18 +146,18 @@ function compileFastEncoder(slots: readonly Slot[]): (record: unknown, out: Floa
   ];
   slots.forEach((slot, i) => {
     lines.push(`v = record[${JSON.stringify(slot.name)}];`);
-    const missing = slot.nullable ? `else if (v === null) out[${i}] = NaN;` : '';
+    const missing = slot.nullable ? `else if (v === null) out[base + ${i}] = NaN;` : '';
     if (slot.kind === SlotKind.StringCategory) {
-      lines.push(`if (typeof v === 'string') out[${i}] = codes[${i}].get(v) ?? ${UNKNOWN_CATEGORY}; ${missing} else return false;`);
+      lines.push(`if (typeof v === 'string') out[base + ${i}] = codes[${i}].get(v) ?? ${UNKNOWN_CATEGORY}; ${missing} else return false;`);
     } else {
       // v - v === 0 exactly when v is finite.
-      lines.push(`if (typeof v === 'number' && v - v === 0) out[${i}] = v; ${missing} else return false;`);
+      lines.push(`if (typeof v === 'number' && v - v === 0) out[base + ${i}] = v; ${missing} else return false;`);
     }
   });
   lines.push('return true;');
   const codes = slots.map((slot) => slot.codes);
-  const factory = new Function('codes', `return function encodeFast(record, out) {\n${lines.join('\n')}\n};`) as (
+  const factory = new Function('codes', `return function encodeFast(record, out, base) {\n${lines.join('\n')}\n};`) as (
     codes: readonly (ReadonlyMap<string, number> | undefined)[],
-  ) => (record: unknown, out: Float64Array) => boolean;
+  ) => (record: unknown, out: Float64Array, base: number) => boolean;
   return factory(codes);
 }

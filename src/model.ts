@@ -52,6 +52,7 @@ export class Model {
   readonly #row: Float64Array;
   readonly #out: Float64Array;
   readonly #predictRow: () => void;
+  readonly #predictInto: (input: InputMatrix, nRows: number, out: Float64Array) => void;
   #batchIn = new Float64Array(0);
   #batchOut = new Float64Array(0);
 
@@ -77,11 +78,12 @@ export class Model {
     this.#row = new Float64Array(this.#encoder.width);
     this.#out = new Float64Array(this.outputWidth);
     this.#predictRow = handle.bindRow(this.#row, this.#out);
+    this.#predictInto = handle.bindMatrix();
   }
 
   /** Predicts one record. Errors carry `feature` and `row: 0`. */
   predict(record: FeatureRecord): Prediction {
-    if (!this.#encoder.encodeFast(record, this.#row)) this.#encoder.encode(record, this.#row, 0);
+    if (!this.#encoder.encodeFast(record, this.#row, 0)) this.#encoder.encode(record, this.#row, 0);
     this.#predictRow();
     return this.#decoder.decode(this.#out, 0);
   }
@@ -91,15 +93,15 @@ export class Model {
     const n = recordCount(records, 'predictBatch');
     const input = this.#scratchIn(n * this.#encoder.width);
     const out = this.#scratchOut(n * this.outputWidth);
-    for (let row = 0; row < n; row++) this.#encoder.encode(records[row], input, row);
-    this.#native.predictInto(input, n, out);
+    this.#encodeAll(records, n, input);
+    this.#predictInto(input, n, out);
     return this.#decoder.decodeAll(out, n);
   }
 
   async predictBatchAsync(records: readonly FeatureRecord[]): Promise<Prediction[]> {
     const n = recordCount(records, 'predictBatchAsync');
     const input = new Float64Array(n * this.#encoder.width);
-    for (let row = 0; row < n; row++) this.#encoder.encode(records[row], input, row);
+    this.#encodeAll(records, n, input);
     const out = await this.#native.predictAsync(input, n, new Float64Array(n * this.outputWidth));
     return this.#decoder.decodeAll(out, n);
   }
@@ -127,7 +129,7 @@ export class Model {
   predictMatrixRaw(data: InputMatrix, nRows?: number, out?: Float64Array): Float64Array {
     const n = this.#matrixRows(data, nRows, 'predictMatrixRaw');
     const target = this.#outBuffer(out, n, 'predictMatrixRaw');
-    this.#native.predictInto(data, n, target);
+    this.#predictInto(data, n, target);
     return target;
   }
 
@@ -137,6 +139,14 @@ export class Model {
       return this.#native.predictAsync(data, n, this.#outBuffer(out, n, 'predictMatrixRawAsync'));
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  #encodeAll(records: readonly FeatureRecord[], n: number, input: Float64Array): void {
+    const encoder = this.#encoder;
+    const width = encoder.width;
+    for (let row = 0; row < n; row++) {
+      if (!encoder.encodeFast(records[row], input, row * width)) encoder.encode(records[row], input, row);
     }
   }
 

@@ -52,6 +52,8 @@ export interface NativeModel {
    * detached afterwards.
    */
   bindRow(row: Float64Array, out: Float64Array): () => void;
+  /** predictInto as a function of its own (own workspace, no `this` to check): the sync fast path. */
+  bindMatrix(): (input: InputMatrix, nRows: number, out: Float64Array) => void;
 }
 
 export interface NativeBinding {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,29 @@ test('kiln bench --help documents the options', () => {
   const bad = spawnSync(process.execPath, [CLI, 'bench', '--peers', 'nonesuch'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown: nonesuch/);
+});
+
+test('kiln bench --python takes an interpreter or a virtualenv directory, and names the form otherwise', async (t) => {
+  const { resolvePython } = await import(join(ROOT, 'dist', 'cli', 'bench.js'));
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-python-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A venv-shaped directory: bin/python, executable.
+  const venv = join(dir, 'venv');
+  mkdirSync(join(venv, 'bin'), { recursive: true });
+  writeFileSync(join(venv, 'bin', 'python'), '#!/bin/sh\n', { mode: 0o755 });
+  assert.equal(resolvePython(venv), join(venv, 'bin', 'python'));
+  assert.equal(resolvePython(join(venv, 'bin', 'python')), join(venv, 'bin', 'python'));
+  // What used to end in "unexpected error: spawn ... EACCES": a directory that is not a venv.
+  const bad = spawnSync(process.execPath, [CLI, 'bench', '--python', dir, '--sections', 'engine', '--out', join(dir, 'out')], { encoding: 'utf8' });
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /--python .*bin.python.*expected a Python executable or a virtualenv directory/);
+  assert.doesNotMatch(bad.stderr, /EACCES|unexpected error/);
+  const missing = spawnSync(process.execPath, [CLI, 'bench', '--python', join(dir, 'nonesuch'), '--out', join(dir, 'out')], { encoding: 'utf8' });
+  assert.equal(missing.status, 2, missing.stderr);
+  assert.match(missing.stderr, /no such file or directory; expected a Python executable/);
+  const plain = join(dir, 'not-executable');
+  writeFileSync(plain, '', { mode: 0o644 });
+  assert.throws(() => resolvePython(plain), /is not executable; expected/);
 });
 
 test('kiln bench --quick writes a well-formed report', { timeout: RUN_TIMEOUT_MS + 10_000 }, () => {

@@ -44,7 +44,7 @@ function inProcessRow(model, runner, src) {
   if (!src) return { model, runner, ...absent('section not run (--sections)') };
   if (!ok(src)) return { model, runner, ...absent(src.reason ?? 'absent') };
   const row = { model, runner, status: 'ok', sameModel: !OWN_MODEL.has(runner), oneRowUs: src.oneRowNs / 1000, batchNsPerRow: src.batchNsPerRow };
-  for (const k of ['version', 'ownModel', 'maxAbsDiffVsSklearn', 'maxAbsDiffVsExpected', 'maxAbsDiffVsLightGBM', 'asyncBatchNsPerRow', 'recordsBatchNsPerRow', 'threads', 'threadedNsPerRow', 'inputType']) {
+  for (const k of ['version', 'ownModel', 'maxAbsDiffVsSklearn', 'maxAbsDiffVsExpected', 'maxAbsDiffVsLightGBM', 'asyncBatchNsPerRow', 'recordsBatchNsPerRow', 'oneRowKeyedNs', 'threads', 'threadedNsPerRow', 'inputType']) {
     if (src[k] !== undefined) row[k] = src[k];
   }
   if (row.maxAbsDiffVsExpected !== undefined) {
@@ -238,15 +238,15 @@ export function markdown(r) {
   for (const id of models) for (const b of BATCHES) batchRows.push([id, b, ...runners.map((rn) => cell(r.inProcess.find((y) => y.model === id && y.runner === rn), (y) => y.batchNsPerRow?.[b]))]);
   out.push(table(['model', 'batch', ...runners], batchRows));
   out.push('');
-  out.push('Kiln addon, other entry points (ns per row): async `predictMatrixRawAsync` (one call awaited at a time), `predictBatch(records)` (encoding JS objects included); engine with 2 threads on the 10,000-row batch.');
+  out.push('Kiln addon, other entry points (ns per row): async `predictMatrixRawAsync` (one call awaited at a time), `predictBatch(records)` (encoding JS objects included; records from JSON.parse); one row with a record built key by key (a V8 dictionary-mode object, µs per call); engine with 2 threads on the 10,000-row batch.');
   out.push('');
   const extra = [];
   for (const id of models) {
     const a = r.inProcess.find((y) => y.model === id && y.runner === 'kiln-addon');
     const e = r.inProcess.find((y) => y.model === id && y.runner === 'kiln-engine');
-    extra.push([id, ...BATCHES.map((b) => (a?.status === 'ok' ? fmt(a.asyncBatchNsPerRow?.[b]) : 'absent')), ...BATCHES.map((b) => (a?.status === 'ok' ? fmt(a.recordsBatchNsPerRow?.[b]) : 'absent')), e?.status === 'ok' ? fmt(e.threadedNsPerRow) : 'absent']);
+    extra.push([id, ...BATCHES.map((b) => (a?.status === 'ok' ? fmt(a.asyncBatchNsPerRow?.[b]) : 'absent')), ...BATCHES.map((b) => (a?.status === 'ok' ? fmt(a.recordsBatchNsPerRow?.[b]) : 'absent')), a?.status === 'ok' && a.oneRowKeyedNs !== undefined ? fmt(a.oneRowKeyedNs / 1000) : 'absent', e?.status === 'ok' ? fmt(e.threadedNsPerRow) : 'absent']);
   }
-  out.push(table(['model', ...BATCHES.map((b) => `async ${b}`), ...BATCHES.map((b) => `records ${b}`), 'engine 2 threads, 10000'], extra));
+  out.push(table(['model', ...BATCHES.map((b) => `async ${b}`), ...BATCHES.map((b) => `records ${b}`), 'one row, keyed record (µs)', 'engine 2 threads, 10000'], extra));
   out.push('');
   out.push('## Ratios: times faster Kiln (addon from JS) is than each peer, same run');
   out.push('');

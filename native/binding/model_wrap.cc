@@ -74,6 +74,8 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Value(
           "predictAsync", Napi::Function::New<Dispatch<&ModelWrap::PredictAsync>>(env, "predictAsync"),
           napi_default_method),
+      Napi::PropertyDescriptor::Value(
+          "bindMatrix", Napi::Function::New<Dispatch<&ModelWrap::BindMatrix>>(env, "bindMatrix"), napi_default_method),
       Napi::PropertyDescriptor::Value("bindRow", Napi::Function::New<Dispatch<&ModelWrap::BindRow>>(env, "bindRow"),
                                       napi_default_method),
   });
@@ -184,5 +186,7 @@ Napi::Value ModelWrap::PredictAsync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::BindRow(const Napi::CallbackInfo& info) { return kiln_binding::BindRow(info, model_); }
+
+Napi::Value ModelWrap::BindMatrix(const Napi::CallbackInfo& info) { return kiln_binding::BindMatrix(info, model_); }
 
 }  // namespace kiln_binding

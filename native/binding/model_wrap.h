@@ -36,6 +36,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // predictAsync(input, nRows, out): Promise<out>, on the thread pool.
   Napi::Value PredictAsync(const Napi::CallbackInfo& info);
   // bindRow(row, out) -> predictRow(): see row_predictor.h.
+  Napi::Value BindMatrix(const Napi::CallbackInfo& info);
   Napi::Value BindRow(const Napi::CallbackInfo& info);
 
   // Prototype methods go through Dispatch, which checks the type tag of `this` before unwrapping

@@ -20,20 +20,33 @@ bool MulOverflows(size_t a, size_t b, size_t* product) {
 
 }  // namespace
 
+// Plain N-API calls, one napi_get_typedarray_info per array (it also refuses a non-typed-array): the node-addon-api wrappers ask V8
+// for the same typed array's type, length and data again at each accessor, which made up most
+// of a one-row call.
 PredictArgs ParsePredictArgs(const Napi::CallbackInfo& info, const kiln::Model& model) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) ThrowError(env, kCodeArgument, "expected (input, nRows, out)");
-  if (!info[0].IsTypedArray()) ThrowError(env, kCodeArgument, "input must be a Float64Array or Float32Array");
-  if (!info[1].IsNumber()) ThrowError(env, kCodeArgument, "nRows must be a number");
-  if (!info[2].IsTypedArray()) ThrowError(env, kCodeArgument, "out must be a Float64Array");
-
   PredictArgs args;
-  args.input = info[0].As<Napi::TypedArray>();
-  Napi::TypedArray out = info[2].As<Napi::TypedArray>();
-  if (out.TypedArrayType() != napi_float64_array) ThrowError(env, kCodeArgument, "out must be a Float64Array");
-  args.out = out.As<Napi::Float64Array>();
+  args.input = info[0];
+  args.out = info[2];
 
-  const double n_rows = info[1].As<Napi::Number>().DoubleValue();
+  napi_typedarray_type in_type;
+  size_t in_length = 0;
+  void* in_data = nullptr;
+  if (napi_get_typedarray_info(env, args.input, &in_type, &in_length, &in_data, nullptr, nullptr) != napi_ok ||
+      (in_type != napi_float64_array && in_type != napi_float32_array)) {
+    ThrowError(env, kCodeArgument, "input must be a Float64Array or Float32Array");
+  }
+  double n_rows = 0;
+  if (napi_get_value_double(env, info[1], &n_rows) != napi_ok) ThrowError(env, kCodeArgument, "nRows must be a number");
+  napi_typedarray_type out_type;
+  size_t out_length = 0;
+  void* out_data = nullptr;
+  if (napi_get_typedarray_info(env, args.out, &out_type, &out_length, &out_data, nullptr, nullptr) != napi_ok ||
+      out_type != napi_float64_array) {
+    ThrowError(env, kCodeArgument, "out must be a Float64Array");
+  }
+
   if (!(n_rows >= 0) || n_rows > kMaxSafeInteger || std::floor(n_rows) != n_rows) {
     ThrowError(env, kCodeArgument, "nRows must be a non-negative integer");
   }
@@ -45,30 +58,22 @@ PredictArgs ParsePredictArgs(const Napi::CallbackInfo& info, const kiln::Model& 
       MulOverflows(args.n_rows, model.output_width(), &need_out)) {
     ThrowError(env, kCodeShape, "nRows is too large");
   }
-  if (args.input.ElementLength() < need_in) {
+  if (in_length < need_in) {
     ThrowError(env, kCodeShape,
-               "input holds " + std::to_string(args.input.ElementLength()) + " values; " +
-                   std::to_string(args.n_rows) + " rows of " + std::to_string(model.inputs().size()) +
-                   " inputs need " + std::to_string(need_in));
+               "input holds " + std::to_string(in_length) + " values; " + std::to_string(args.n_rows) + " rows of " +
+                   std::to_string(model.inputs().size()) + " inputs need " + std::to_string(need_in));
   }
-  if (args.out.ElementLength() < need_out) {
+  if (out_length < need_out) {
     ThrowError(env, kCodeShape,
-               "out holds " + std::to_string(args.out.ElementLength()) + " values; " +
-                   std::to_string(args.n_rows) + " rows of " + std::to_string(model.output_width()) +
-                   " outputs need " + std::to_string(need_out));
+               "out holds " + std::to_string(out_length) + " values; " + std::to_string(args.n_rows) + " rows of " +
+                   std::to_string(model.output_width()) + " outputs need " + std::to_string(need_out));
   }
-
-  switch (args.input.TypedArrayType()) {
-    case napi_float64_array:
-      args.rows_f64 = args.input.As<Napi::Float64Array>().Data();
-      break;
-    case napi_float32_array:
-      args.rows_f32 = args.input.As<Napi::Float32Array>().Data();
-      break;
-    default:
-      ThrowError(env, kCodeArgument, "input must be a Float64Array or Float32Array");
+  if (in_type == napi_float64_array) {
+    args.rows_f64 = static_cast<const double*>(in_data);
+  } else {
+    args.rows_f32 = static_cast<const float*>(in_data);
   }
-  args.out_data = args.out.Data();
+  args.out_data = static_cast<double*>(out_data);
   return args;
 }
 

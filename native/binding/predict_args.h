@@ -12,8 +12,8 @@
 namespace kiln_binding {
 
 struct PredictArgs {
-  Napi::TypedArray input;  // Float64Array or Float32Array, >= n_rows * n_inputs elements
-  Napi::Float64Array out;  // >= n_rows * output_width elements
+  napi_value input = nullptr;  // Float64Array or Float32Array, >= n_rows * n_inputs elements
+  napi_value out = nullptr;    // Float64Array, >= n_rows * output_width elements
   const double* rows_f64 = nullptr;  // exactly one of rows_f64 / rows_f32 is set
   const float* rows_f32 = nullptr;
   size_t n_rows = 0;

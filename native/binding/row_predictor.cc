@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "errors.h"
+#include "predict_args.h"
 
 namespace kiln_binding {
 namespace {
@@ -39,7 +40,39 @@ Napi::Float64Array Float64Arg(const Napi::CallbackInfo& info, size_t i, size_t n
   return array;
 }
 
+// The matrix form: (input, nRows, out) checked by ParsePredictArgs, on the function's own model
+// and workspace (no `this` to type-check and unwrap).
+struct MatrixPredictor {
+  std::shared_ptr<const kiln::Model> model;
+  std::unique_ptr<kiln::Workspace> workspace;
+};
+
+Napi::Value PredictMatrix(const Napi::CallbackInfo& info) {
+  auto* p = static_cast<MatrixPredictor*>(info.Data());
+  const PredictArgs args = ParsePredictArgs(info, *p->model);
+  if (args.n_rows == 0) return Napi::Value();
+  Guard(info.Env(), [&] {
+    if (args.rows_f64 != nullptr) {
+      p->model->Predict(args.rows_f64, args.n_rows, args.out_data, *p->workspace);
+    } else {
+      p->model->Predict(args.rows_f32, args.n_rows, args.out_data, *p->workspace);
+    }
+  });
+  return Napi::Value();  // undefined
+}
+
 }  // namespace
+
+Napi::Value BindMatrix(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
+  Napi::Env env = info.Env();
+  auto p = std::make_unique<MatrixPredictor>();
+  p->workspace = Guard(env, [&] { return model->NewWorkspace(); });
+  p->model = std::move(model);
+  Napi::Function fn = Napi::Function::New(env, PredictMatrix, "predictMatrix", p.get());
+  fn.AddFinalizer([](Napi::Env, MatrixPredictor* data) { delete data; }, p.get());
+  p.release();
+  return fn;
+}
 
 Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
   Napi::Env env = info.Env();

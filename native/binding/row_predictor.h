@@ -15,4 +15,8 @@ namespace kiln_binding {
 
 Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model);
 
+// model.bindMatrix() -> predictMatrix(input, nRows, out): predictInto() without the per-call `this`
+// type-tag check and unwrap (two private-symbol lookups), on a workspace of its own.
+Napi::Value BindMatrix(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model);
+
 }  // namespace kiln_binding

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "../engine/src/head.h"
+#include "../engine/src/linear.h"
 #include "test_util.h"
 
 namespace kiln_test {
@@ -108,6 +109,90 @@ TEST(Links, ExpitIsStableForNegativeInputs) {
   EXPECT_NEAR(Expit(-30), std::exp(-30.0) / (1 + std::exp(-30.0)), 1e-30);
   EXPECT_EQ(Expit(0), 0.5);
   EXPECT_EQ(Expit(800), 1.0);
+}
+
+}  // namespace
+}  // namespace kiln_test
+
+namespace kiln_test {
+namespace {
+
+// StandardScaler then a linear regression, n features (the scaler-folding path of PredictLinear).
+Spec ScaledLinear(const std::string& mean, const std::string& scale, const std::string& coef, double intercept,
+                  int n) {
+  Spec s;
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) names.push_back("f" + std::to_string(i));
+  s.inputs = NumberInputs(names);
+  s.transform = R"({"kind": "standard_scaler", "mean": )" + mean + R"(, "scale": )" + scale + "}";
+  s.estimator = R"({"kind": "linear", "n_features": )" + std::to_string(n) + R"(, "coef": [)" + coef +
+                R"(], "intercept": [)" + std::to_string(intercept) + R"(], "link": "identity"})";
+  return s;
+}
+
+std::vector<double> PredictAll(const kiln::Model& m, const std::vector<double>& rows, size_t n_rows) {
+  std::vector<double> out(n_rows * m.output_width());
+  auto ws = m.NewWorkspace();
+  m.Predict(rows.data(), n_rows, out.data(), *ws);
+  return out;
+}
+
+// sklearn's order, then the engine's 4 lanes (n <= 4: one term per lane).
+double ScaleThenDot4(const double* x, const double* mean, const double* scale, const double* coef, double b) {
+  double t[4];
+  for (int j = 0; j < 4; ++j) t[j] = coef[j] * ((x[j] - mean[j]) / scale[j]);
+  return ((t[0] + t[1]) + (t[2] + t[3])) + b;
+}
+
+TEST(LinearScaler, FoldedWithinItsBoundAndIndependentOfTheBatch) {
+  const double mean[6] = {1, 2, 3, -1, 0.5, 10}, scale[6] = {2, 0.5, 4, 1.5, 3, 5};
+  const double coef[6] = {0.5, -1.25, 2, 0.75, -0.3, 1.1}, b = 0.7;
+  auto m = Load(ScaledLinear("[1, 2, 3, -1, 0.5, 10]", "[2, 0.5, 4, 1.5, 3, 5]", "[0.5, -1.25, 2, 0.75, -0.3, 1.1]",
+                             b, 6));
+  const size_t n_rows = 9;  // two blocks of 4 and a single row; 6 features: a lane tail
+  std::vector<double> rows(n_rows * 6);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = 10.0 * std::sin(7.0 * static_cast<double>(i) + 1.0);
+  const std::vector<double> all = PredictAll(*m, rows, n_rows);
+  for (size_t r = 0; r < n_rows; ++r) {
+    long double exact = b;
+    for (int j = 0; j < 6; ++j) exact += static_cast<long double>(coef[j]) * ((rows[r * 6 + j] - mean[j]) / scale[j]);
+    EXPECT_NEAR(all[r], static_cast<double>(exact), kiln::internal::kFoldMaxRawError) << "row " << r;
+    const std::vector<double> one(rows.begin() + static_cast<long>(r * 6), rows.begin() + static_cast<long>(r * 6 + 6));
+    EXPECT_EQ(Predict(*m, one)[0], all[r]) << "row " << r << " alone vs in the batch";
+  }
+}
+
+TEST(LinearScaler, NotFoldedWhenTheBoundIsTooLarge) {
+  // |mean / scale| ~ 1e12: folding would cancel huge terms, so the model scales first, exactly.
+  const double mean[4] = {1e9, -2e9, 3e9, 5e8}, scale[4] = {1e-3, 2e-3, 4e-3, 1e-3};
+  const double coef[4] = {0.5, -1.25, 2, 0.75};
+  auto m = Load(ScaledLinear("[1e9, -2e9, 3e9, 5e8]", "[1e-3, 2e-3, 4e-3, 1e-3]", "[0.5, -1.25, 2, 0.75]", 0.25, 4));
+  const std::vector<double> rows = {1e9 + 0.1, -2e9 - 0.3, 3e9 + 0.7, 5e8 - 0.2, 1e9, -2e9, 3e9, 5e8,
+                                    1.5e9, 0, 1, -1, 1e9 + 1, -2e9 + 1, 3e9 - 1, 5e8 + 0.5, 7, 8, 9, 10};
+  const std::vector<double> all = PredictAll(*m, rows, 5);
+  for (size_t r = 0; r < 5; ++r) EXPECT_EQ(all[r], ScaleThenDot4(&rows[r * 4], mean, scale, coef, 0.25)) << "row " << r;
+}
+
+TEST(LinearScaler, RowsOutsideTheBoundAreScoredExactly) {
+  const double mean[4] = {0.1, 0.2, 0.3, 0.4}, scale[4] = {3, 7, 11, 13};
+  const double coef[4] = {1.1, -2.3, 0.7, 0.9};
+  auto m = Load(ScaledLinear("[0.1, 0.2, 0.3, 0.4]", "[3, 7, 11, 13]", "[1.1, -2.3, 0.7, 0.9]", 0.3, 4));
+  // Row 1's sum |coef / scale * x| is far above what kFoldMaxRawError allows at 4 features.
+  const std::vector<double> rows = {1, 2, 3, 4, 1e14, 3, -2, 5, -1, -2, 0.5, 0.25};
+  const std::vector<double> all = PredictAll(*m, rows, 3);
+  EXPECT_EQ(all[1], ScaleThenDot4(&rows[4], mean, scale, coef, 0.3));
+  for (size_t r : {0u, 2u}) EXPECT_NEAR(all[r], ScaleThenDot4(&rows[r * 4], mean, scale, coef, 0.3), 1e-14);
+}
+
+TEST(LinearScaler, NonFiniteValueInAFoldedBlockIsReportedForItsRow) {
+  auto m = Load(ScaledLinear("[0.1, 0.2, 0.3, 0.4]", "[3, 7, 11, 13]", "[1.1, -2.3, 0.7, 0.9]", 0.3, 4));
+  std::vector<double> rows = {1, 2, 3, 4, 5, 6, 7, 8, 1, std::numeric_limits<double>::infinity(), 3, 4, 9, 9, 9, 9};
+  std::vector<double> out(4, -7.0);
+  auto ws = m->NewWorkspace();
+  const kiln::Error e = ExpectError([&] { m->Predict(rows.data(), 4, out.data(), *ws); }, kiln::ErrorCode::kInputNotFinite, "f1");
+  EXPECT_EQ(e.row(), 2);
+  EXPECT_EQ(out[0], Predict(*m, {1, 2, 3, 4})[0]);  // the rows before the bad one are written
+  EXPECT_EQ(out[1], Predict(*m, {5, 6, 7, 8})[0]);
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
 // kiln bench: runs the benchmark harness of a source checkout (bench/lib/run.mjs) — the engine
 // alone, the addon from JS, HTTP, and the peers — and writes the report. See docs/benchmarks.md.
 
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { CliError, EXIT_OK } from './errors.js';
+import { CliError, EXIT_OK, UsageError } from './errors.js';
 import { packageRoot } from './paths.js';
 
 const PEERS = ['onnxruntime-node', 'sklearn', 'tl2cgen', 'xgboost', 'lightgbm', 'lleaves', 'fastify-noop', 'flask-gunicorn'];
@@ -42,7 +42,28 @@ function listOf(allowed: readonly string[] | null) {
   };
 }
 
+/**
+ * --python takes the interpreter, or a virtualenv directory (its bin/python, Scripts\\python.exe on
+ * Windows). Anything else is a usage error naming the expected form, before any work starts.
+ */
+export function resolvePython(given: string): string {
+  const expected = 'expected a Python executable or a virtualenv directory (e.g. --python .venv/sklearn-latest or --python .venv/sklearn-latest/bin/python)';
+  if (!existsSync(given)) throw new UsageError(`--python ${given}: no such file or directory; ${expected}`);
+  let python = given;
+  if (statSync(given).isDirectory()) {
+    python = process.platform === 'win32' ? path.join(given, 'Scripts', 'python.exe') : path.join(given, 'bin', 'python');
+    if (!existsSync(python)) throw new UsageError(`--python ${given}: a directory without ${path.relative(given, python)}; ${expected}`);
+  }
+  try {
+    accessSync(python, constants.X_OK);
+  } catch {
+    throw new UsageError(`--python ${given}: ${python} is not executable; ${expected}`);
+  }
+  return path.resolve(python);
+}
+
 async function runBenchCommand(options: BenchOptions): Promise<number> {
+  if (options.python !== undefined) options = { ...options, python: resolvePython(options.python) };
   const harness = path.join(packageRoot, 'bench', 'lib', 'run.mjs');
   if (!existsSync(harness)) throw new CliError('kiln bench runs from a source checkout of Kiln (bench/ is not in the installed package)');
   const { runBench } = (await import(pathToFileURL(harness).href)) as { runBench: (o: object) => Promise<{ files: { md: string } }> };
@@ -64,7 +85,7 @@ export function addBenchCommand(program: Command, setExit: (code: number) => voi
     .option('--time-ms <ms>', 'measuring time per in-process figure, split over 5 (quick: 3) repeats (default: 1500; --quick 120)', positiveNumber)
     .option('--out <dir>', 'where the report goes (default: bench/results)')
     .option('--cache <dir>', 'fitted models, rows and compiled peers (default: bench/.cache)')
-    .option('--python <path>', 'Python for the models and the Python peers (default: .venv/bench, else .venv/sklearn-latest)')
+    .option('--python <path>', 'Python (executable or virtualenv directory) for the models and the Python peers (default: .venv/bench, else .venv/sklearn-latest)')
     .addHelpText(
       'after',
       [

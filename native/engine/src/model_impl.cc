@@ -61,6 +61,14 @@ void ModelImpl::Freeze() {
     for (uint32_t slot : features_) ok = ok && slot >= div.out && slot < div.out + div.n;
     scaler_ = ok;
   }
+  // Linear on the scaler's outputs, in input order: PredictLinear's one-pass ScaleRows path.
+  scaled_linear_ = scaler_ && mode_ == Mode::kLinear && numeric_inputs_ && features_contiguous_ &&
+                   features_.size() == inputs_.size() && !features_.empty() &&
+                   features_base_ == program_.ops[1].out;
+  folded_ = FoldedScaler{};
+  if (scaled_linear_) {
+    FoldScaler(linear_, program_.pd.data() + program_.ops[0].p, program_.pd.data() + program_.ops[1].p, folded_);
+  }
 }
 
 double ModelImpl::CategoryCode(size_t input, std::string_view value) const {
@@ -181,39 +189,58 @@ void ModelImpl::PredictRows(const T* rows, size_t n_rows, double* out, Workspace
 template <class T>
 void ModelImpl::PredictLinear(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const {
   constexpr size_t B = kLinearBlockRows;
+  const size_t n_in = inputs_.size();
   const size_t ns = program_.n_slots;
   const size_t nf = features_.size();
   const uint32_t* fslots = features_.data();
   const size_t k = linear_.k;
   const size_t width = output_width_;
   double* raw = ws.raw.data();
+  double* feat = ws.feat.data();
   for (size_t r0 = 0; r0 < n_rows; r0 += B) {
+    const size_t want = n_rows - r0 < B ? n_rows - r0 : B;
     std::exception_ptr failure;
-    const size_t m = PrepareRows(rows, r0, n_rows - r0 < B ? n_rows - r0 : B, ws.scratch.data(), failure);
+    size_t m = want;
     const double* x[B];
-    for (size_t i = 0; i < B; ++i) {
-      const double* s = ws.scratch.data() + (i < m ? i : 0) * ns;
-      if (features_contiguous_) {
-        x[i] = s + features_base_;
-      } else {
-        double* buf = ws.feat.data() + i * nf;
-        for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
-        x[i] = buf;
-      }
-    }
-    if (m == B) {
-      const double* c = linear_.coef.data();
-      for (size_t q = 0; q < k; ++q, c += nf) {
-        double sum[B];
-        for (size_t i = 0; i < B; ++i) sum[i] = 0.0;
-        for (size_t j = 0; j < nf; ++j) {
-          for (size_t i = 0; i < B; ++i) sum[i] += c[j] * x[i][j];
+    // The scaler-only pipeline: rows are scored with the scaler folded in, straight from
+    // the caller's matrix. A row outside the fold's error bound, or holding a non-finite value,
+    // goes alone through the checked path (scaled exactly; a bad value is reported for its row,
+    // after the rows before it are written), so no row's answer depends on its neighbours.
+    {
+      if (!folded_.empty()) {
+        bool ok[B];
+        FoldedRows(linear_, folded_, rows + r0 * n_in, want, raw, ok);
+        for (size_t i = 0; i < want; ++i) {
+          if (!ok[i]) {
+            std::exception_ptr failure;
+            if (PrepareRows(rows, r0 + i, 1, ws.scratch.data(), failure) == 0) std::rethrow_exception(failure);
+            const double* xi = ws.scratch.data() + features_base_;  // scaled_linear_: contiguous
+            linear_.RawRows(&xi, 1, raw + i * k);
+          }
+          head_.Write(raw + i * k, out + (r0 + i) * width);
         }
-        for (size_t i = 0; i < B; ++i) raw[i * k + q] = sum[i] + linear_.intercept[q];
+        continue;
       }
-    } else {  // the last rows of a batch, or a single row
-      for (size_t i = 0; i < m; ++i) linear_.Raw(x[i], raw + i * k);
     }
+    // The scaler-only pipeline scales the block straight from the caller's rows into feat (one
+    // pass, no slot copies); a block holding a non-finite value takes the checked path below.
+    if (scaled_linear_ && ScaleRows(rows + r0 * n_in, want, n_in, program_.pd.data() + program_.ops[0].p,
+                                    program_.pd.data() + program_.ops[1].p, feat)) {
+      for (size_t i = 0; i < m; ++i) x[i] = feat + i * nf;
+    } else {
+      m = PrepareRows(rows, r0, want, ws.scratch.data(), failure);
+      for (size_t i = 0; i < m; ++i) {
+        const double* s = ws.scratch.data() + i * ns;
+        if (features_contiguous_) {
+          x[i] = s + features_base_;
+        } else {
+          double* buf = feat + i * nf;
+          for (size_t j = 0; j < nf; ++j) buf[j] = s[fslots[j]];
+          x[i] = buf;
+        }
+      }
+    }
+    linear_.RawRows(x, m, raw);
     for (size_t i = 0; i < m; ++i) head_.Write(raw + i * k, out + (r0 + i) * width);
     if (failure) std::rethrow_exception(failure);  // after writing the rows before the bad one
   }

@@ -120,6 +120,8 @@ class ModelImpl final : public Model {
   bool scaler_ = false;                 // program_ is a plain standard scaler (see Freeze)
   size_t tree_xf_size_ = 0;  // Workspace xf / xd: a block of rows' features (float32 / float64 trees)
   size_t tree_xd_size_ = 0;
+  bool scaled_linear_ = false;          // ... and a linear estimator reads all of its outputs in order
+  FoldedScaler folded_;                 // that scaler folded into the coefficients, when in bounds
 };
 
 // verify.cc: replays the `verification` block; throws KILN_MODEL_VERIFICATION on drift.
