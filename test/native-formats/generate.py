@@ -60,7 +60,7 @@ def lightgbm_cases(out):
               {"objective": "binary", "zero_as_missing": True}),
              ("lgb_wine_zero_multiclass", skd.load_wine, True,
               {"objective": "multiclass", "num_class": 3, "zero_as_missing": True}),
-             ("lgb_diabetes_zero_regression", skd.load_diabetes, False,
+             ("lgb_diabetes_zero_regression", skd.load_diabetes, True,
               {"objective": "regression", "zero_as_missing": True})]
     for i, (name, loader, cat, params) in enumerate(specs):
         X, y = _data(loader, i + 1, cat, zeros=bool(params.get("zero_as_missing")))
