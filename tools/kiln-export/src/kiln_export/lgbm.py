@@ -49,7 +49,7 @@ def _objective(dump: dict, classifier: bool, path, est):
                            "identity-output regression objectives are)", option="objective")
 
 
-def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est) -> dict:
+def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est, zero_features: set) -> dict:
     if info.get("is_linear"):
         raise UnsupportedError(path, type(est).__name__, "linear trees (linear_tree=True) are not supported",
                                option="linear_tree")
@@ -87,8 +87,7 @@ def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est) -> dic
             elif mt == "Zero":  # NaN is read as 0.0; the zero band goes the default way
                 missing[i] = 1 if node.get("default_left") else 0
                 zero[i] = 1
-                if 0 <= f < frame.width:
-                    ctx.hint(frame.cols[f], 0.0)  # verification rows then take the zero way
+                zero_features.add(f)
             else:
                 raise UnsupportedError(path, type(est).__name__, f"missing type {mt!r} is not supported")
             threshold[i] = num(t) if math.isfinite(t) else None  # null: +inf
@@ -123,7 +122,11 @@ def _export(est, frame: Frame, path, ctx: Context, classifier: bool) -> EstResul
         raise UnsupportedError(path, type(est).__name__, "random-forest mode (boosting='rf') is not supported",
                                option="boosting")
     link, k = _objective(dump, classifier, path, est)
-    trees = [_tree(info, i % k, frame, ctx, path, est) for i, info in enumerate(dump["tree_info"])]
+    zero_features: set = set()  # features of Zero-type splits
+    trees = [_tree(info, i % k, frame, ctx, path, est, zero_features) for i, info in enumerate(dump["tree_info"])]
+    for f in sorted(zero_features):
+        if 0 <= f < frame.width:
+            ctx.hint(frame.cols[f], 0.0)  # some verification rows then take the zero way
     if not trees:
         raise UnsupportedError(path, type(est).__name__, "the model has no trees")
     d = {"kind": "tree_ensemble", "n_features": n_features, "aggregate": "boost", "n_targets": k,
