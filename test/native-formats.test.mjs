@@ -30,6 +30,10 @@ test('library model files load directly and match the library on every row', { t
   for (const na of manifest.not_applicable) t.diagnostic(`not applicable: ${na.library} (${na.reason})`);
   assert.ok(manifest.cases.length >= 8, 'expected the LightGBM and XGBoost cases to run');
   assert.ok(manifest.cases.some((c) => c.categorical_splits > 0), 'some case must split on the categorical column');
+  if (!manifest.not_applicable.some((na) => na.library === 'lightgbm')) {
+    const zero = manifest.cases.filter((c) => c.zero_splits > 0).map((c) => c.name);
+    assert.ok(zero.length >= 3, `the zero_as_missing cases must have Zero-type splits (have: ${zero})`);
+  }
 
   for (const c of manifest.cases) {
     await t.test(c.name, () => {
@@ -44,7 +48,8 @@ test('library model files load directly and match the library on every row', { t
       const results = model.predictBatch(records);
       const worst = assertMatchesLibrary(results, e, tol, c.library);
       assert.deepEqual(again.predictBatch(records.slice(0, 5)), results.slice(0, 5));
-      t.diagnostic(`${c.name} (${c.library} ${c.version}): ${c.rows} rows, ${c.categorical_splits} categorical splits, max |diff| ${worst.toExponential(2)}`);
+      const zero = c.zero_splits ? `, ${c.zero_splits} zero_as_missing splits` : '';
+      t.diagnostic(`${c.name} (${c.library} ${c.version}): ${c.rows} rows, ${c.categorical_splits} categorical splits${zero}, max |diff| ${worst.toExponential(2)}`);
     });
   }
 });
@@ -59,6 +64,19 @@ test('broken LightGBM text files are refused with a model error', () => {
   assert.equal(ok.predict({ a: 0.5, b: 0 }).value, 1);
   assert.equal(ok.predict({ a: 0.6, b: 0 }).value, 2);
   assert.equal(ok.predict({ a: null, b: 0 }).value, 1);  // NaN type None: read as 0.0 <= 0.5
+  // Missing type Zero (decision_type bits 2-3 = 1): NaN is read as 0.0, and |a| <= kZeroThreshold
+  // (float32 1e-35) goes the default_left way (bit 1); anything else compares with 0.5.
+  const zeroLeft = loadModelFromString(header + tree.replace('decision_type=2', 'decision_type=6') + 'end of trees\n');
+  const zeroRight = loadModelFromString(header + tree.replace('decision_type=2', 'decision_type=4') + 'end of trees\n');
+  const kZero = 1.0000000180025095e-35;
+  for (const a of [0, -0, null, 1e-36, -1e-36, 1e-35, kZero, -kZero, 5e-324]) {
+    assert.equal(zeroLeft.predict({ a, b: 0 }).value, 1, `default left: ${a}`);
+    assert.equal(zeroRight.predict({ a, b: 0 }).value, 2, `default right: ${a}`);
+  }
+  for (const [a, v] of [[0.3, 1], [0.5, 1], [0.6, 2], [-1e-34, 1], [1.0000000180025097e-35, 1], [-2, 1]]) {
+    assert.equal(zeroLeft.predict({ a, b: 0 }).value, v, `compared: ${a}`);
+    assert.equal(zeroRight.predict({ a, b: 0 }).value, v, `compared: ${a}`);
+  }
   const cases = [
     [header + tree, 'KILN_MODEL_INVALID', /end of trees/],
     [header + tree.replace('right_child=-2', 'right_child=-3') + 'end of trees\n', 'KILN_MODEL_INVALID', /leaf 2 out of range/],
@@ -66,7 +84,6 @@ test('broken LightGBM text files are refused with a model error', () => {
     [header + tree.replace('threshold=0.5', 'threshold=x') + 'end of trees\n', 'KILN_MODEL_INVALID', /'x' is not a number/],
     [header + tree.replace('split_feature=0', 'split_feature=7') + 'end of trees\n', 'KILN_MODEL_INVALID', /feature 7 is out of range/],
     [header.replace('objective=regression', 'objective=poisson') + tree + 'end of trees\n', 'KILN_MODEL_UNSUPPORTED', /poisson/],
-    [header + tree.replace('decision_type=2', 'decision_type=6') + 'end of trees\n', 'KILN_MODEL_UNSUPPORTED', /missing type Zero/],
     [header.replace('version=v4', 'version=v9') + tree + 'end of trees\n', 'KILN_MODEL_VERSION', /v9/],
     [header.replace('feature_names=a b', 'feature_names=a a') + tree + 'end of trees\n', 'KILN_MODEL_INVALID', /duplicate feature name/],
   ];

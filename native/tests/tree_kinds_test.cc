@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -248,6 +250,113 @@ TEST(TreeKinds, WalksOfEveryDepthAndRuleAgree) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace kiln_test
+
+namespace kiln_test {
+namespace {
+
+// LightGBM's missing type Zero (zero_as_missing). Two trees on x: tree A's root has the
+// zero_as_missing flag (threshold ta, NaN/zero way left when da), leaves 1 / 2; tree B's root is
+// an ordinary split (threshold tb, NaN left when mb), leaves 10 / 20, so one ensemble checks both
+// that the flag routes the band and that a node without it in the same kernel does not.
+Spec ZeroTrees(const std::string& options, double ta, int da, double tb, int mb) {
+  Spec s;
+  s.inputs = NumberInputs({"x"}, {"x"});
+  s.estimator = R"({"kind": "tree_ensemble", "n_features": 1, "aggregate": "boost", "n_targets": 1, "init": [0],
+      "learning_rate": 1, "link": "identity", )" + options + R"( "trees": [
+      {"target": 0, "children_left": [1, -1, -1], "children_right": [2, -1, -1], "feature": [0, -2, -2],
+       "threshold": [)" + Num(ta) + R"(, 0, 0], "missing_go_to_left": [)" + std::to_string(da) + R"(, 0, 0],
+       "zero_as_missing": [1, 0, 0], "value": [[0], [1], [2]]},
+      {"target": 0, "children_left": [1, -1, -1], "children_right": [2, -1, -1], "feature": [0, -2, -2],
+       "threshold": [)" + Num(tb) + R"(, 0, 0], "missing_go_to_left": [)" + std::to_string(mb) + R"(, 0, 0],
+       "zero_as_missing": [0, 0, 0], "value": [[0], [10], [20]]}]})";
+  return s;
+}
+
+// LightGBM 4.x Tree::NumericalDecision written out as in include/LightGBM/tree.h (missing type
+// Zero), on the value the kind compares: x cast to float32 unless float64.
+bool LightGbmZeroLeft(double x, double thr, bool default_left) {
+  const double kZeroThreshold = 1e-35f;  // LightGBM's meta.h: a float literal in a double
+  if (std::isnan(x)) x = 0.0;
+  if (x >= -kZeroThreshold && x <= kZeroThreshold) return default_left;
+  return x <= thr;
+}
+
+TEST(TreeKinds, ZeroAsMissingAtTheEdges) {
+  const double z = static_cast<double>(1e-35f);  // 1.0000000180025095e-35
+  EXPECT_EQ(z, 1.0000000180025095e-35);
+  const double f_denorm = static_cast<double>(std::numeric_limits<float>::denorm_min());
+  const std::vector<double> xs = {0.0, -0.0, 1e-36, -1e-36, 1e-35, -1e-35, z, -z,
+                                  std::nextafter(z, 1.0), std::nextafter(-z, -1.0),
+                                  static_cast<double>(std::nextafter(1e-35f, 1.0f)),
+                                  -static_cast<double>(std::nextafter(1e-35f, 1.0f)),
+                                  std::numeric_limits<double>::denorm_min(), -std::numeric_limits<double>::denorm_min(),
+                                  f_denorm, -f_denorm, std::numeric_limits<double>::min(),
+                                  kNaN, -kNaN, 0.5, std::nextafter(0.5, 1.0), std::nextafter(0.5, 0.0), -0.5,
+                                  1e-30, -1e-30, 1e300, -1e300};
+  // Thresholds: either side of the band, on its edges (LightGBM writes kZeroThreshold as a
+  // threshold), and 0.5 for values on the threshold.
+  for (const double ta : {-1.0, 0.5, z, -z, 0.0}) {
+    for (int da : {0, 1}) {
+      for (const bool f64 : {true, false}) {
+        const Spec s = ZeroTrees(f64 ? R"("threshold_dtype": "float64",)" : "", ta, da, 1e-36, 1);
+        auto model = Load(s);
+        std::vector<double> expect;
+        for (double x : xs) {
+          const double seen = f64 ? x : static_cast<double>(static_cast<float>(x));  // the float32 kinds' cast
+          // float32 kinds compare (double)x_f <= threshold (docs/model-format.md).
+          const double thr_a = ta, thr_b = 1e-36;
+          const double a = LightGbmZeroLeft(seen, thr_a, da != 0) ? 1 : 2;
+          const double b = std::isnan(seen) ? 10 : (seen <= thr_b ? 10 : 20);  // ordinary node: NaN left (mb)
+          expect.push_back(a + b);
+        }
+        // Every value: as one row (trees as lanes) and in blocks of 8 rows (rows as lanes).
+        auto ws = model->NewWorkspace();
+        std::vector<double> out(xs.size());
+        model->Predict(xs.data(), xs.size(), out.data(), *ws);
+        for (size_t i = 0; i < xs.size(); ++i) {
+          const std::string what = "x " + Num(xs[i]) + " ta " + Num(ta) + " da " + std::to_string(da) +
+                                   (f64 ? " float64" : " float32");
+          EXPECT_EQ(out[i], expect[i]) << what;
+          EXPECT_EQ(Predict(*model, {xs[i]})[0], expect[i]) << "one row; " << what;
+        }
+      }
+    }
+  }
+}
+
+TEST(TreeKinds, ZeroAsMissingFixedCases) {
+  // Written out, independent of the reference above: threshold -1, zero/NaN way left (1), so
+  // every band value and NaN gives 1 and everything else compares its way right (2).
+  const double z = 1.0000000180025095e-35;
+  auto model = Load(ZeroTrees(R"("threshold_dtype": "float64",)", -1.0, 1, 100.0, 0));
+  for (double x : {0.0, -0.0, 1e-36, -1e-36, 1e-35, -1e-35, z, -z, 4.9e-324, -4.9e-324, 1e-45, kNaN}) {
+    EXPECT_EQ(Predict(*model, {x})[0], std::isnan(x) ? 21.0 : 11.0) << Num(x);
+  }
+  for (double x : {std::nextafter(z, 1.0), std::nextafter(-z, -1.0), 1e-34, -1e-34, -0.5}) {
+    EXPECT_EQ(Predict(*model, {x})[0], 12.0) << Num(x);
+  }
+  EXPECT_EQ(Predict(*model, {-1.0})[0], 11.0);  // on the threshold: left
+  EXPECT_EQ(Predict(*model, {std::nextafter(-1.0, -2.0)})[0], 11.0);
+  // The same values without the flag compare: 0 > -1 goes right.
+  Spec plain = ZeroTrees(R"("threshold_dtype": "float64",)", -1.0, 1, 100.0, 0);
+  const std::string flag = R"("zero_as_missing": [1, 0, 0])";
+  plain.estimator.replace(plain.estimator.find(flag), flag.size(), R"("zero_as_missing": [0, 0, 0])");
+  EXPECT_EQ(Predict(*Load(plain), {0.0})[0], 12.0);
+  EXPECT_EQ(Predict(*Load(plain), {kNaN})[0], 21.0);
+}
+
+TEST(TreeKinds, ZeroAsMissingRefusedAtCategoricalSplits) {
+  Spec s = Stump("", "0", "[0, 0, 0]", R"({"left": [1], "right": []})");
+  s.estimator.replace(s.estimator.find(R"("value")"), 7, R"("zero_as_missing": [1, 0, 0], "value")");
+  ExpectError([&] { Load(s); }, kiln::ErrorCode::kModelInvalid,
+              "estimator.trees[0].zero_as_missing[0]: node 0 is categorical");
+  Spec bad = Stump("", "0");
+  bad.estimator.replace(bad.estimator.find(R"("value")"), 7, R"("zero_as_missing": [2, 0, 0], "value")");
+  ExpectError([&] { Load(bad); }, kiln::ErrorCode::kModelInvalid, "estimator.trees[0].zero_as_missing");
 }
 
 }  // namespace

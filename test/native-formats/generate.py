@@ -19,11 +19,16 @@ from sklearn import datasets as skd
 SEED = 0
 
 
-def _data(loader, seed, categorical):
+def _data(loader, seed, categorical, zeros=False):
     rng = np.random.default_rng(seed)
     bunch = loader()
     X = np.asarray(bunch.data, dtype=np.float64).copy()
     X[rng.random(X.shape) < 0.10] = np.nan
+    if zeros:  # zero_as_missing cases: 10% real zeros, and values LightGBM reads as zero
+        X[rng.random(X.shape) < 0.10] = 0.0
+        edge = np.array([-0.0, 1e-36, -1e-36, float(np.float32(1e-35)), -float(np.float32(1e-35)), 5e-324])
+        pick = rng.random(X.shape) < 0.02
+        X[pick] = rng.choice(edge, size=int(pick.sum()))
     if categorical:  # bins of the first feature with shuffled codes, 10% NaN
         src = np.nan_to_num(np.asarray(bunch.data, dtype=np.float64)[:, 0])
         grade = np.array([3, 0, 5, 1, 4, 2])[np.digitize(src, np.quantile(src, [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6]))]
@@ -49,9 +54,16 @@ def lightgbm_cases(out):
              ("lgb_wine_multiclass", skd.load_wine, True, {"objective": "multiclass", "num_class": 3}),
              ("lgb_diabetes_regression", skd.load_diabetes, True, {"objective": "regression"}),
              ("lgb_iris_multiclass_no_nan_type", skd.load_iris, False,
-              {"objective": "multiclass", "num_class": 3, "use_missing": False})]
+              {"objective": "multiclass", "num_class": 3, "use_missing": False}),
+             # missing type Zero: NaN read as 0.0, and |x| <= kZeroThreshold goes the default way
+             ("lgb_breast_cancer_zero_binary", skd.load_breast_cancer, True,
+              {"objective": "binary", "zero_as_missing": True}),
+             ("lgb_wine_zero_multiclass", skd.load_wine, True,
+              {"objective": "multiclass", "num_class": 3, "zero_as_missing": True}),
+             ("lgb_diabetes_zero_regression", skd.load_diabetes, True,
+              {"objective": "regression", "zero_as_missing": True})]
     for i, (name, loader, cat, params) in enumerate(specs):
-        X, y = _data(loader, i + 1, cat)
+        X, y = _data(loader, i + 1, cat, zeros=bool(params.get("zero_as_missing")))
         p = dict(params, verbose=-1, num_threads=1, seed=SEED, min_data_in_leaf=5, min_data_per_group=5,
                  cat_smooth=1, learning_rate=0.1)
         ds = lgb.Dataset(X, y, categorical_feature=[X.shape[1] - 1] if cat else "auto", free_raw_data=False)
@@ -71,9 +83,11 @@ def lightgbm_cases(out):
             exp["label"] = np.argmax(prob, axis=1).tolist()
         with open(os.path.join(d, "expected.json"), "w") as f:
             json.dump(exp, f, allow_nan=False)
-        n_cat = sum(1 for t in booster.dump_model()["tree_info"] for _ in _cat_nodes(t["tree_structure"]))
+        tree_info = booster.dump_model()["tree_info"]
+        n_cat = sum(1 for t in tree_info for _ in _cat_nodes(t["tree_structure"]))
+        n_zero = sum(1 for t in tree_info for _ in _zero_nodes(t["tree_structure"]))
         cases.append({"name": name, "library": "lightgbm", "version": lgb.__version__, "rows": len(X),
-                      "file": "model.txt", "categorical_splits": n_cat, "tolerance": 1e-9})
+                      "file": "model.txt", "categorical_splits": n_cat, "zero_splits": n_zero, "tolerance": 1e-9})
     return cases
 
 
@@ -125,6 +139,14 @@ def _cat_nodes(node):
             yield node
         yield from _cat_nodes(node["left_child"])
         yield from _cat_nodes(node["right_child"])
+
+
+def _zero_nodes(node):
+    if "split_index" in node:
+        if node.get("missing_type") == "Zero":
+            yield node
+        yield from _zero_nodes(node["left_child"])
+        yield from _zero_nodes(node["right_child"])
 
 
 def main():

@@ -58,6 +58,29 @@ def diabetes_nan_cat():
 datasets.ALL.update({"breast_cancer_nan_cat": breast_cancer_nan_cat, "wine_nan_cat": wine_nan_cat,
                      "diabetes_nan_cat": diabetes_nan_cat})
 
+# Values LightGBM reads as zero (|x| <= kZeroThreshold, the float32 1e-35) besides 0.0.
+_ZERO_EDGES = np.array([-0.0, 1e-36, -1e-36, 1e-35, float(np.float32(1e-35)), -float(np.float32(1e-35)), 5e-324])
+
+
+def _nan_zero(loader, seed):
+    """For zero_as_missing=True: the features with 10% NaN, 10% real zeros and 2% values that
+    LightGBM also reads as zero (_ZERO_EDGES), per column."""
+    bunch = loader()
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(bunch.data, columns=[str(c) for c in bunch.feature_names])
+    for col in X.columns:
+        u = rng.random(len(X))
+        X.loc[u < NAN_FRACTION, col] = np.nan
+        X.loc[(u >= NAN_FRACTION) & (u < 2 * NAN_FRACTION), col] = 0.0
+        edge = u >= 0.98
+        X.loc[edge, col] = rng.choice(_ZERO_EDGES, size=int(edge.sum()))
+    return X, bunch.target
+
+
+datasets.ALL.update({"breast_cancer_nan_zero": lambda: _nan_zero(skd.load_breast_cancer, 4),
+                     "wine_nan_zero": lambda: _nan_zero(skd.load_wine, 5),
+                     "diabetes_nan_zero": lambda: _nan_zero(skd.load_diabetes, 6)})
+
 
 def _lightgbm_names(name):
     """Dataset `name` with LightGBM's feature names (whitespace -> "_"): LightGBM renames the
@@ -68,7 +91,8 @@ def _lightgbm_names(name):
     return load
 
 
-for _name in ["breast_cancer", "iris", "diabetes", "breast_cancer_nan_cat", "wine_nan_cat", "diabetes_nan_cat"]:
+for _name in ["breast_cancer", "iris", "diabetes", "breast_cancer_nan_cat", "wine_nan_cat", "diabetes_nan_cat",
+              "breast_cancer_nan_zero", "wine_nan_zero", "diabetes_nan_zero"]:
     datasets.ALL[_name + "_lgbm_names"] = _lightgbm_names(_name)
 
 
@@ -147,6 +171,13 @@ CASES = [
                    cat_smooth=1)),
     ("diabetes_nan_cat_lightgbm", "diabetes_nan_cat_lgbm_names",
      _lightgbm_cat("diabetes_nan_cat", "LGBMRegressor", n_estimators=60, min_data_per_group=10, cat_smooth=1)),
+    # missing type Zero: NaN read as 0.0, zeros (and |x| <= kZeroThreshold) the default way
+    ("breast_cancer_zero_lightgbm", "breast_cancer_nan_zero_lgbm_names",
+     lambda: _lightgbm("LGBMClassifier", n_estimators=60, zero_as_missing=True)),
+    ("wine_zero_lightgbm", "wine_nan_zero_lgbm_names",
+     lambda: _lightgbm("LGBMClassifier", n_estimators=40, min_child_samples=5, zero_as_missing=True)),
+    ("diabetes_zero_lightgbm", "diabetes_nan_zero_lgbm_names",
+     lambda: _lightgbm("LGBMRegressor", n_estimators=60, zero_as_missing=True)),
     ("mixed_lightgbm_pipeline", "mixed", lambda: _lightgbm_pipeline("LGBMClassifier", n_estimators=40)),
     ("mixed_regression_lightgbm_pipeline", "mixed_regression",
      lambda: _lightgbm_pipeline("LGBMRegressor", n_estimators=40)),

@@ -5,7 +5,8 @@
 //
 // LightGBM (include/LightGBM/tree.h): inner nodes 0..num_leaves-2, a child c < 0 is leaf ~c.
 // decision_type bit 0: categorical; bit 1: default_left; bits 2-3: missing type (0 None: NaN is
-// read as 0.0, 1 Zero, 2 NaN). Numeric: `x <= threshold` (doubles). Categorical: NaN and
+// read as 0.0, 1 Zero: NaN is read as 0.0 and |x| <= kZeroThreshold goes the default_left way,
+// 2 NaN). Numeric: `x <= threshold` (doubles). Categorical, whatever the missing type: NaN and
 // negatives go right, a category in the node's bitset (cat_threshold words
 // cat_boundaries[t]..cat_boundaries[t+1], t = threshold) left, any other right.
 #include "lightgbm_text.h"
@@ -92,7 +93,8 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
   const size_t nl = static_cast<size_t>(leaves), ni = nl - 1;
   std::vector<double> leaf_value = Numbers<double>(s, "leaf_value", nl, where);
   Json left = Json::array(), right = Json::array(), feature = Json::array(), thr = Json::array(),
-       missing = Json::array(), cats = Json::array(), value = Json::array();
+       missing = Json::array(), zero = Json::array(), cats = Json::array(), value = Json::array();
+  bool any_zero = false;
   if (ni > 0) {
     std::vector<int64_t> lc = Numbers<int64_t>(s, "left_child", ni, where);
     std::vector<int64_t> rc = Numbers<int64_t>(s, "right_child", ni, where);
@@ -135,13 +137,10 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
         cats.push_back({{"left", in_left}, {"right", Json::array()}});
         thr.push_back(0.0);
         missing.push_back(0);  // NaN goes right
+        zero.push_back(0);
         continue;
       }
       const int missing_type = static_cast<int>((d >> 2) & 3);
-      if (missing_type == 1) {
-        throw Error(ErrorCode::kModelUnsupported, "LightGBM model " + where +
-                                                      ": missing type Zero (zero_as_missing) is not supported");
-      }
       // +inf: LightGBM's split of missing values from all others (every number goes left).
       if (th[i] == std::numeric_limits<double>::infinity()) {
         thr.push_back(nullptr);
@@ -150,8 +149,11 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
       } else {
         Bad(where, "threshold " + std::to_string(i) + " is not finite");
       }
-      // None: NaN is read as 0.0, so it goes where 0 goes; NaN: the default_left bit.
+      // None: NaN is read as 0.0, so it goes where 0 goes; Zero (NaN read as 0.0, then in the
+      // zero band) and NaN: the default_left bit.
       missing.push_back(missing_type == 0 ? (0.0 <= th[i] ? 1 : 0) : ((d & 2) ? 1 : 0));
+      zero.push_back(missing_type == 1 ? 1 : 0);
+      any_zero = any_zero || missing_type == 1;
       cats.push_back(nullptr);
     }
   }
@@ -161,6 +163,7 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
     feature.push_back(-1);
     thr.push_back(0.0);
     missing.push_back(0);
+    zero.push_back(0);
     cats.push_back(nullptr);
     if (!std::isfinite(leaf_value[j])) Bad(where, "leaf_value " + std::to_string(j) + " is not finite");
   }
@@ -168,6 +171,7 @@ Json Tree(const Section& s, uint32_t target, const std::string& where, bool& cat
   for (double v : leaf_value) value.push_back(Json::array({v}));
   Json t = {{"target", target}, {"children_left", left}, {"children_right", right}, {"feature", feature},
             {"threshold", thr}, {"missing_go_to_left", missing}, {"value", value}};
+  if (any_zero) t["zero_as_missing"] = zero;
   if (categorical) t["categories"] = cats;
   return t;
 }

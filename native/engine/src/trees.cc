@@ -33,14 +33,40 @@ enum class UnknownCategory : uint8_t { kMissing, kLeft, kRight };
 
 // The split rule of one ensemble kind: T the type x and the threshold are compared in, kLess
 // `<` (else `<=`), kMissing NaN routed by kNodeMissingLeft (else it compares its way right),
-// kCat some node is categorical.
-template <class T, bool kLess, bool kMissing, bool kCat>
+// kCat some node is categorical, kZero some node has zero_as_missing (LightGBM's missing type
+// Zero; only such models pay for the band test).
+template <class T, bool kLess, bool kMissing, bool kCat, bool kZero = false>
 struct SplitRule {
   using Value = T;
   static constexpr bool kLessThan = kLess;
   static constexpr bool kHasMissing = kMissing;
   static constexpr bool kHasCat = kCat;
+  static constexpr bool kHasZero = kZero;
 };
+
+// The numeric split of one node: whether x goes left (1) or right (0). NaN compares false; the
+// rule's flags add the NaN and zero-band routes (LightGBM's Tree::NumericalDecision: a value in
+// [-kZeroBand, kZeroBand], or NaN, goes the default way at a Zero-type node).
+template <class Rule>
+inline uint32_t NumericGoesLeft(typename Rule::Value v, typename Rule::Value thr, uint32_t aux) {
+  using T = typename Rule::Value;
+  uint32_t left;
+  if constexpr (Rule::kLessThan) {
+    left = v < thr;  // NaN compares false: goes right
+  } else {
+    left = v <= thr;
+  }
+  if constexpr (Rule::kHasMissing) {
+    left |= static_cast<uint32_t>(v != v) & (aux & kNodeMissingLeft);
+  }
+  if constexpr (Rule::kHasZero) {
+    // kZeroBand is a float widened, so the compare is exact in float32 as in float64.
+    const uint32_t zero = static_cast<uint32_t>(v >= -static_cast<T>(kZeroBand) && v <= static_cast<T>(kZeroBand)) &
+                          ((aux & kNodeZeroMissing) != 0);
+    left ^= (left ^ (aux & kNodeMissingLeft)) & (0u - zero);
+  }
+  return left;
+}
 
 // Category c of a non-NaN value v: v truncated toward zero when 0 <= v < 2^32 (how sklearn,
 // LightGBM and XGBoost read a category from a number); anything else is in neither set.
@@ -109,15 +135,7 @@ inline void Walk(const TreeEnsemble& e, uint32_t depth, const typename Rule::Val
       const NodeT<T>& n = nodes[i];
       const int32_t f = n.feature;
       const T v = x[l][static_cast<uint32_t>(f < 0 ? 0 : f)];  // leaf: any feature, unused
-      uint32_t left;
-      if constexpr (Rule::kLessThan) {
-        left = v < n.thr;  // NaN compares false: goes right
-      } else {
-        left = v <= n.thr;
-      }
-      if constexpr (Rule::kHasMissing) {
-        left |= static_cast<uint32_t>(v != v) & (n.aux & kNodeMissingLeft);
-      }
+      uint32_t left = NumericGoesLeft<Rule>(v, n.thr, n.aux);
       if constexpr (Rule::kHasCat) {
         // Rare enough to branch on. NaN at a categorical node goes by its missing flag, whatever
         // the rule (an unknown category goes by kNodeUnknownLeft).
@@ -341,7 +359,8 @@ template <class T>
 void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
   uint32_t depth = 0;
   for (uint32_t d : e.depths) depth = d > depth ? d : depth;
-  if (e.has_categorical || depth > kMaxCompleteDepth) return;
+  // The complete layout's nodes have no room for categorical splits or the zero band.
+  if (e.has_categorical || e.has_zero || depth > kMaxCompleteDepth) return;
   // Padding must not blow up an ensemble of mostly shallow trees with a few deep ones.
   const size_t n_nodes = e.float64 ? e.nodes_d.size() : e.nodes.size();
   if (e.roots.size() * (size_t{2} << depth) > kMaxCompleteGrowth * n_nodes + 1024) return;
@@ -369,14 +388,18 @@ void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, d
 }
 
 // The kernel of one split rule and aggregate: the complete layout's when built (never with
-// categorical splits), else the node walk's.
-template <class T, bool kLess, bool kMissing, bool kCat>
+// categorical splits or the zero band), else the node walk's.
+template <class T, bool kLess, bool kMissing, bool kCat, bool kZero>
 TreeBlockFn PickKernel(const TreeEnsemble& e) {
-  using R = SplitRule<T, kLess, kMissing, kCat>;
-  if constexpr (!kCat) {
+  using R = SplitRule<T, kLess, kMissing, kCat, kZero>;
+  if constexpr (!kCat && !kZero) {
     if (e.complete_depth > 0) return e.boost ? &ScoreRowsComplete<R, BoostAgg> : &ScoreRowsComplete<R, AverageAgg>;
   }
   return e.boost ? &ScoreRows<R, BoostAgg> : &ScoreRows<R, AverageAgg>;
+}
+template <class T, bool kLess, bool kMissing, bool kCat>
+TreeBlockFn PickKernel(const TreeEnsemble& e) {
+  return e.has_zero ? PickKernel<T, kLess, kMissing, kCat, true>(e) : PickKernel<T, kLess, kMissing, kCat, false>(e);
 }
 template <class T, bool kLess, bool kMissing>
 TreeBlockFn PickKernel(const TreeEnsemble& e) {
@@ -476,8 +499,8 @@ bool ParseCategories(const JVal& cv, TreeEnsemble& out) {
 }
 
 void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate, UnknownCategory unknown) {
-  JObj t(tv, {"target", "children_left", "children_right", "feature", "threshold", "missing_go_to_left", "categories",
-              "value"});
+  JObj t(tv, {"target", "children_left", "children_right", "feature", "threshold", "missing_go_to_left",
+              "zero_as_missing", "categories", "value"});
   const int64_t max_target = static_cast<int64_t>(out.n_targets) - 1;
   uint32_t target = 0;
   if (out.boost) {
@@ -518,6 +541,13 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate, UnknownC
     mv->Ints(missing, 0, 1, n);
   } else {
     missing.assign(n, 0);
+  }
+  std::optional<JVal> zero_v = t.OptNonNull("zero_as_missing");
+  std::vector<int64_t> zero;
+  if (zero_v) {
+    zero_v->Ints(zero, 0, 1, n);
+  } else {
+    zero.assign(n, 0);
   }
   std::optional<JVal> cats = t.OptNonNull("categories");
   if (cats) {
@@ -598,7 +628,15 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate, UnknownC
     nd.right = 0;
     nd.aux = missing[o] ? kNodeMissingLeft : 0u;
     if (missing[o]) out.has_missing = true;
+    if (zero[o]) {
+      nd.aux |= kNodeZeroMissing;
+      out.has_zero = true;
+    }
     if (cats && ParseCategories(cats->At(o), out)) {
+      if (zero[o]) {
+        Throw(ErrorCode::kModelInvalid, IndexPath(zero_v->path(), o),
+              "node " + std::to_string(o) + " is categorical: zero_as_missing applies to numeric splits only");
+      }
       out.has_categorical = true;
       const bool unknown_left = unknown == UnknownCategory::kMissing ? missing[o] != 0 : unknown == UnknownCategory::kLeft;
       nd.aux |= kNodeCategorical | (unknown_left ? kNodeUnknownLeft : 0u) |
@@ -698,6 +736,7 @@ void ParseTreeEnsemble(const JVal& v, TreeEnsemble& out) {
   out.cat_words.clear();
   out.has_missing = false;
   out.has_categorical = false;
+  out.has_zero = false;
   for (size_t i = 0; i < t; ++i) ParseTree(trees.At(i), out, learning_rate, unknown);
   Finish(out);
 }

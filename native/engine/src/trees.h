@@ -19,7 +19,13 @@ class JVal;
 inline constexpr uint32_t kNodeMissingLeft = 1;  // NaN goes left
 inline constexpr uint32_t kNodeCategorical = 2;  // categorical split: aux >> kNodeCatShift is its CatSplit
 inline constexpr uint32_t kNodeUnknownLeft = 4;  // categorical: a value in neither set goes left
-inline constexpr uint32_t kNodeCatShift = 3;
+inline constexpr uint32_t kNodeZeroMissing = 8;  // numeric: |x| <= kZeroBand also goes the NaN way
+inline constexpr uint32_t kNodeCatShift = 4;
+
+// LightGBM's kZeroThreshold (include/LightGBM/meta.h: `const double kZeroThreshold = 1e-35f`, a
+// float literal widened, so 1.0000000180025095e-35): at a node of missing type Zero
+// (zero_as_missing), a value in [-kZeroBand, kZeroBand] is "zero" and goes the missing way.
+inline constexpr double kZeroBand = static_cast<double>(1e-35f);
 
 // T: the type the feature value and the threshold are compared in (float32 for sklearn's trees
 // and XGBoost, float64 for HistGradientBoosting and LightGBM).
@@ -73,6 +79,7 @@ struct TreeEnsemble {
   bool float64 = false;      // threshold_dtype "float64": compare doubles (nodes_d), else float32 (nodes)
   bool less = false;         // compare "lt": x < threshold goes left
   bool has_categorical = false;
+  bool has_zero = false;     // some node has zero_as_missing: the kernels test the zero band
   int label_at_zero = 1;     // boost, one raw score: the class index when raw == 0
   // [0]: a block without NaN; [1]: a block with a NaN (routes NaN by the nodes' flags; the same
   // kernel as [0] when no node sends NaN left, since NaN then compares its way right).

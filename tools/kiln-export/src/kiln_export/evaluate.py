@@ -211,6 +211,11 @@ def _category_left(cats: dict, v: float, missing_left: bool, unknown: str) -> bo
     return missing_left if unknown == "missing" else unknown == "left"
 
 
+# LightGBM's kZeroThreshold (`const double kZeroThreshold = 1e-35f`): the zero band of a
+# zero_as_missing node.
+ZERO_BAND = float(np.float32(1e-35))
+
+
 def _walk(tree: dict, x: list, est: dict) -> list:
     f64 = est.get("threshold_dtype") == "float64"
     lt = est.get("compare") == "lt"
@@ -219,6 +224,7 @@ def _walk(tree: dict, x: list, est: dict) -> list:
     left, right = tree["children_left"], tree["children_right"]
     mgl = tree.get("missing_go_to_left")
     cats = tree.get("categories")
+    zero = tree.get("zero_as_missing")
     while left[node] != -1:
         v = x[tree["feature"][node]]
         missing_left = bool(mgl is not None and mgl[node])
@@ -227,11 +233,14 @@ def _walk(tree: dict, x: list, est: dict) -> list:
             go_left = missing_left
         elif cats is not None and cats[node] is not None:
             go_left = _category_left(cats[node], v, missing_left, unknown)
-        elif thr is None:
-            go_left = True
         else:
             xv = v if f64 else float(np.float32(v))  # widened back exactly: compared with the double
-            go_left = xv < thr if lt else xv <= thr
+            if zero is not None and zero[node] and -ZERO_BAND <= xv <= ZERO_BAND:
+                go_left = missing_left  # LightGBM's missing type Zero
+            elif thr is None:
+                go_left = True
+            else:
+                go_left = xv < thr if lt else xv <= thr
         node = left[node] if go_left else right[node]
     return tree["value"][node]
 

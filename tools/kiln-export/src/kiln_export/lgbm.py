@@ -3,13 +3,15 @@
 
 LightGBM's ``Tree::NumericalDecision`` (include/LightGBM/tree.h) on float64 X: missing type
 ``NaN``: NaN goes the ``default_left`` way; ``None``: NaN is read as 0.0 and compared (so the
-NaN direction is ``0 <= threshold``, fixed per node here); then ``x <= threshold`` goes left.
+NaN direction is ``0 <= threshold``, fixed per node here); ``Zero`` (``zero_as_missing=True``):
+NaN is read as 0.0, and a value with ``|x| <= kZeroThreshold`` (float32 1e-35) goes the
+``default_left`` way (the node's ``zero_as_missing`` flag); then ``x <= threshold`` goes left.
 ``CategoricalDecision``: NaN and negative values go right, a category in the node's list goes
 left, any other right (``unknown_category: "right"``). Leaf values include the shrinkage and
 the first tree the initial score, so ``raw = 0 + v_1 + v_2 + ...`` in tree order; tree ``i``
 adds to class ``i % num_tree_per_iteration``.
 
-Refused: missing type ``Zero`` (``zero_as_missing=True``), linear trees, random-forest mode
+Refused: linear trees, random-forest mode
 (``average_output``), and objectives whose output transform is not identity / sigmoid(1) /
 softmax.
 """
@@ -47,17 +49,18 @@ def _objective(dump: dict, classifier: bool, path, est):
                            "identity-output regression objectives are)", option="objective")
 
 
-def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est) -> dict:
+def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est, zero_features: set) -> dict:
     if info.get("is_linear"):
         raise UnsupportedError(path, type(est).__name__, "linear trees (linear_tree=True) are not supported",
                                option="linear_tree")
-    left, right, feature, threshold, missing, categories, value = [], [], [], [], [], [], []
+    left, right, feature, threshold, missing, zero, categories, value = [], [], [], [], [], [], [], []
     hints = [0]
 
     def add(node) -> int:
         i = len(left)
         for arr in (left, right, feature, threshold, missing, categories):
             arr.append(None)
+        zero.append(0)
         value.append([0.0])
         if "leaf_value" in node or "split_feature" not in node:
             left[i], right[i], feature[i], threshold[i], missing[i] = -1, -1, -1, 0.0, 0
@@ -81,10 +84,12 @@ def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est) -> dic
                 missing[i] = 1 if node.get("default_left") else 0
             elif mt == "None":
                 missing[i] = 1 if 0.0 <= t else 0  # NaN is read as 0.0
+            elif mt == "Zero":  # NaN is read as 0.0; the zero band goes the default way
+                missing[i] = 1 if node.get("default_left") else 0
+                zero[i] = 1
+                zero_features.add(f)
             else:
-                raise UnsupportedError(path, type(est).__name__,
-                                       f"missing type {mt!r} (zero_as_missing=True) is not supported",
-                                       option="zero_as_missing")
+                raise UnsupportedError(path, type(est).__name__, f"missing type {mt!r} is not supported")
             threshold[i] = num(t) if math.isfinite(t) else None  # null: +inf
             if math.isfinite(t) and 0 <= f < frame.width and hints[0] < _MAX_THRESHOLD_HINTS:
                 ctx.threshold(frame.cols[f], t)
@@ -99,6 +104,8 @@ def _tree(info: dict, target: int, frame: Frame, ctx: Context, path, est) -> dic
     add(info["tree_structure"])
     d = {"target": int(target), "children_left": left, "children_right": right, "feature": feature,
          "threshold": threshold, "missing_go_to_left": missing}
+    if any(zero):
+        d["zero_as_missing"] = zero
     if any(c is not None for c in categories):
         d["categories"] = categories
     d["value"] = value
@@ -115,7 +122,11 @@ def _export(est, frame: Frame, path, ctx: Context, classifier: bool) -> EstResul
         raise UnsupportedError(path, type(est).__name__, "random-forest mode (boosting='rf') is not supported",
                                option="boosting")
     link, k = _objective(dump, classifier, path, est)
-    trees = [_tree(info, i % k, frame, ctx, path, est) for i, info in enumerate(dump["tree_info"])]
+    zero_features: set = set()  # features of Zero-type splits
+    trees = [_tree(info, i % k, frame, ctx, path, est, zero_features) for i, info in enumerate(dump["tree_info"])]
+    for f in sorted(zero_features):
+        if 0 <= f < frame.width:
+            ctx.hint(frame.cols[f], 0.0)  # some verification rows then take the zero way
     if not trees:
         raise UnsupportedError(path, type(est).__name__, "the model has no trees")
     d = {"kind": "tree_ensemble", "n_features": n_features, "aggregate": "boost", "n_targets": k,
