@@ -1,0 +1,36 @@
+// Preloaded into server processes (NODE_OPTIONS="--import <this file>") by tail.mjs: writes, once a
+// second, one JSON line per process to $KILN_ELD_LOG with the event loop's delay over that second
+// (perf_hooks.monitorEventLoopDelay, 1 ms resolution), every stall over STALL_MS with its wall time,
+// and every GC pause (PerformanceObserver 'gc') with its kind and duration. Tells a server stall
+// (the loop did not run) from a load-generator or scheduler artefact (the loop ran on time).
+import cluster from 'node:cluster';
+import { appendFileSync } from 'node:fs';
+import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+
+const FILE = process.env.KILN_ELD_LOG;
+const STALL_MS = 10; // a timer late by more than this is a stall worth a line: 5x the p99 target's budget
+const TICK_MS = 2; // the stall detector's timer period
+
+if (FILE && !cluster.isPrimary) {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  let stalls = [];
+  let gcs = [];
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const late = now - last - TICK_MS;
+    if (late > STALL_MS) stalls.push([Math.round(performance.timeOrigin + now), Math.round(late)]);
+    last = now;
+  }, TICK_MS).unref();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push([Math.round(performance.timeOrigin + e.startTime), +e.duration.toFixed(2), e.detail?.kind ?? e.kind]);
+  }).observe({ entryTypes: ['gc'] });
+  setInterval(() => {
+    const line = { pid: process.pid, t: Date.now(), n: h.count, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, stalls, gcs };
+    appendFileSync(FILE, `${JSON.stringify(line)}\n`);
+    h.reset();
+    stalls = [];
+    gcs = [];
+  }, 1000).unref();
+}
