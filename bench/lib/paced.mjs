@@ -30,29 +30,49 @@ function requestBuffers(url, bodies, contentType) {
   });
 }
 
+/** End (exclusive) of a chunked body that starts at `from`, or -1 while it is incomplete. */
+function chunkedEnd(buf, from) {
+  let at = from;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', at, 'latin1');
+    if (eol < 0) return -1;
+    const size = parseInt(buf.toString('latin1', at, eol), 16);
+    if (Number.isNaN(size)) throw new Error('bad chunk size');
+    if (size === 0) {
+      const end = buf.indexOf(HEADER_END, eol, 'latin1'); // no trailers expected: "0\r\n\r\n"
+      return end === eol ? end + 4 : -1;
+    }
+    at = eol + 2 + size + 2;
+    if (at > buf.length) return -1;
+  }
+}
+
 /**
- * Reads HTTP/1.1 responses off one socket. Calls onResponse(status) per complete response; only
- * Content-Length framed responses are expected (what Fastify sends for these routes).
+ * Reads HTTP/1.1 responses off one socket (Content-Length or chunked framing). Calls
+ * onResponse(status) per complete response.
  */
 function responseReader(onResponse, onError) {
   let buf = Buffer.alloc(0);
   return (chunk) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    for (;;) {
-      const end = buf.indexOf(HEADER_END);
-      if (end < 0) return;
-      const head = buf.toString('latin1', 0, end);
-      const status = Number(head.slice(9, 12));
-      const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-      if (!m) {
-        onError(new Error(`response without content-length: ${head.slice(0, 80)}`));
-        buf = Buffer.alloc(0);
-        return;
+    try {
+      for (;;) {
+        const end = buf.indexOf(HEADER_END);
+        if (end < 0) return;
+        const head = buf.toString('latin1', 0, end);
+        const status = Number(head.slice(9, 12));
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+        let total;
+        if (length) total = end + 4 + Number(length[1]);
+        else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) total = chunkedEnd(buf, end + 4);
+        else throw new Error(`response without a length: ${head.slice(0, 80)}`);
+        if (total < 0 || buf.length < total) return;
+        buf = buf.subarray(total);
+        onResponse(status);
       }
-      const total = end + 4 + Number(m[1]);
-      if (buf.length < total) return;
-      buf = buf.subarray(total);
-      onResponse(status);
+    } catch (error) {
+      buf = Buffer.alloc(0);
+      onError(error);
     }
   };
 }
