@@ -35,7 +35,7 @@ const TARGETS = opt('targets', 'kiln,parsed').split(',');
 const MODEL = opt('model', 'breast_cancer_logreg');
 const CONNECTIONS = Number(opt('connections', 32));
 const ROUNDS = Number(opt('rounds', 1));
-const ELD_LOG = path.join(os.tmpdir(), `kiln-eld-${process.pid}.jsonl`);
+const ELD_LOG = process.env.KILN_ELD_LOG_FILE ?? path.join(os.tmpdir(), `kiln-eld-${process.pid}.jsonl`);
 
 function pct(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -69,6 +69,8 @@ async function autocannonRun(url, bodies) {
   const replay = [];
   for (const v of lat) for (let m = v; m >= 1; m -= 1) replay.push(m === v ? v : Math.round(m));
   replay.sort((a, b) => a - b);
+  // Without each connection's first response (the one charged with autocannon's own setup).
+  const steady = raw.filter((r) => r[2] > 1).map((r) => r[1]).sort((a, b) => a - b);
   const slow = raw.filter((r) => r[1] > 50).map((r) => `${Math.round(r[1])}@${(r[0] / 1000).toFixed(2)}s#${r[2]}`);
   // Where in autocannon's 1-second rate window each request finished (0-9 tenths): its pacing.
   const tenths = new Array(10).fill(0);
@@ -78,6 +80,7 @@ async function autocannonRun(url, bodies) {
     reported: { p50: result.latency.p50, p99: result.latency.p99, p999: result.latency.p99_9 },
     raw: { n: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), p999: pct(lat, 99.9), max: lat[lat.length - 1] },
     over10: lat.filter((v) => v > 10).length,
+    steady: { p50: pct(steady, 50), p99: pct(steady, 99), p999: pct(steady, 99.9) },
     replayed: { p50: pct(replay, 50), p99: pct(replay, 99), p999: pct(replay, 99.9) },
     slow,
     tenths,
@@ -100,14 +103,16 @@ function eldSummary(from, to, pids) {
     return null;
   }
   const mine = lines.filter((l) => pids.includes(l.pid) && l.t > from + 1000 && l.t <= to + 500);
-  const stalls = mine.flatMap((l) => l.stalls.map(([t, ms]) => ({ pid: l.pid, t: t - from, ms })));
+  const stalls = mine.flatMap((l) => l.stalls.map(([t, ms, wait]) => ({ pid: l.pid, t: t - from, ms, wait: wait ?? 0 })));
   const gcs = mine.flatMap((l) => l.gcs);
   return {
     seconds: mine.length,
     worstP99: Math.max(0, ...mine.map((l) => l.p99)),
     worstMax: Math.max(0, ...mine.map((l) => l.max)),
     stalls: stalls.length,
-    stallMs: stalls.slice(0, 12).map((s) => `${s.ms}@${(s.t / 1000).toFixed(2)}s`).join(' '),
+    stallMs: stalls.slice(0, 12).map((s) => `${s.ms}(${s.wait})@${(s.t / 1000).toFixed(2)}s`).join(' '),
+    stallTotal: stalls.reduce((a, s) => a + s.ms, 0),
+    stallWait: stalls.reduce((a, s) => a + Math.min(s.ms, s.wait), 0),
     gcCount: gcs.length,
     gcMaxMs: Math.max(0, ...gcs.map((g) => g[1])),
     gcTotalMs: +gcs.reduce((s, g) => s + g[1], 0).toFixed(1),
@@ -157,12 +162,13 @@ async function main() {
         const f = (x) => (typeof x === 'number' ? x.toFixed(2) : x);
         if (method === 'autocannon') {
           console.log(`${method.padEnd(10)} ${t.padEnd(6)} achieved ${r.achieved.toFixed(0)}/s  reported p50/p99/p99.9 ${r.reported.p50}/${r.reported.p99}/${r.reported.p999} ms  raw p50/p99/p99.9/max ${f(r.raw.p50)}/${f(r.raw.p99)}/${f(r.raw.p999)}/${f(r.raw.max)} ms  >10ms ${r.over10}/${r.raw.n}  errors ${r.errors}`);
+          console.log(`           raw without each connection's first response: p50/p99/p99.9 ${f(r.steady.p50)}/${f(r.steady.p99)}/${f(r.steady.p999)} ms`);
           console.log(`           raw samples replayed with autocannon's 1 ms correction: p50/p99/p99.9 ${f(r.replayed.p50)}/${f(r.replayed.p99)}/${f(r.replayed.p999)} ms; ${r.slow.length} responses > 50 ms: ${r.slow.slice(0, 16).join(' ')}`);
           console.log(`           completions per tenth of autocannon's 1 s window: ${r.tenths.join(' ')}`);
         } else {
           console.log(`${method.padEnd(10)} ${t.padEnd(6)} achieved ${r.achieved.toFixed(0)}/s  p50/p99/p99.9/max ${f(r.p50)}/${f(r.p99)}/${f(r.p999)}/${f(r.max)} ms  service-only p99 ${f(r.serviceP99)} ms  sender late p99/max ${f(r.lateP99)}/${f(r.lateMax)} ms  >10ms ${r.over10}/${r.n}  errors ${r.errors}`);
         }
-        if (eld) console.log(`           server loop: worst p99 ${f(eld.worstP99)} ms, worst max ${f(eld.worstMax)} ms, stalls>10ms ${eld.stalls} [${eld.stallMs}], GC ${eld.gcCount} pauses, max ${eld.gcMaxMs} ms, total ${eld.gcTotalMs} ms`);
+        if (eld) console.log(`           server loop: worst p99 ${f(eld.worstP99)} ms, worst max ${f(eld.worstMax)} ms, stalls>10ms ${eld.stalls}, ${eld.stallTotal} ms of which ${eld.stallWait} ms runnable waiting for a core [len(run-queue wait)@time: ${eld.stallMs}], GC ${eld.gcCount} pauses, max ${eld.gcMaxMs} ms, total ${eld.gcTotalMs} ms`);
       }
     }
   }
