@@ -5,6 +5,7 @@
 // and every GC pause (PerformanceObserver 'gc') with its kind and duration. Tells a server stall
 // (the loop did not run) from a load-generator or scheduler artefact (the loop ran on time).
 import cluster from 'node:cluster';
+import v8 from 'node:v8';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 
@@ -42,7 +43,8 @@ if (FILE && !cluster.isPrimary) {
     for (const e of list.getEntries()) gcs.push([Math.round(performance.timeOrigin + e.startTime), +e.duration.toFixed(2), e.detail?.kind ?? e.kind]);
   }).observe({ entryTypes: ['gc'] });
   setInterval(() => {
-    const line = { pid: process.pid, t: Date.now(), n: h.count, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, stalls, gcs };
+    const newSpace = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
+    const line = { pid: process.pid, t: Date.now(), newSpaceMiB: newSpace / 2 ** 20, n: h.count, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, stalls, gcs };
     appendFileSync(FILE, `${JSON.stringify(line)}\n`);
     h.reset();
     stalls = [];

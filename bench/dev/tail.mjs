@@ -114,6 +114,9 @@ function eldSummary(from, to, pids) {
     stallTotal: stalls.reduce((a, s) => a + s.ms, 0),
     stallWait: stalls.reduce((a, s) => a + Math.min(s.ms, s.wait), 0),
     gcCount: gcs.length,
+    scavenges: gcs.filter((g) => g[2] === 1).length,
+    scavengeMs: +gcs.filter((g) => g[2] === 1).reduce((a, g) => a + g[1], 0).toFixed(1),
+    newSpaceMiB: Math.max(0, ...mine.map((l) => l.newSpaceMiB ?? 0)),
     gcMaxMs: Math.max(0, ...gcs.map((g) => g[1])),
     gcTotalMs: +gcs.reduce((s, g) => s + g[1], 0).toFixed(1),
   };
@@ -137,7 +140,8 @@ async function main() {
     return;
   }
   rmSync(ELD_LOG, { force: true });
-  const env = { KILN_ELD_LOG: ELD_LOG, NODE_OPTIONS: `--import ${pathToFileURL(path.join(HERE, 'eld-preload.mjs')).href}` };
+  // KILN_TAIL_SERVER_FLAGS: extra V8/Node flags for the servers (e.g. --max-semi-space-size=32).
+  const env = { KILN_ELD_LOG: ELD_LOG, NODE_OPTIONS: `--import ${pathToFileURL(path.join(HERE, 'eld-preload.mjs')).href} ${process.env.KILN_TAIL_SERVER_FLAGS ?? ''}` };
   const bodies = benchRows(path.join(ROOT, 'models', `${MODEL}.json`), 512).records.map((r) => JSON.stringify(r));
   const kport = await freePort();
   const nport = await freePort();
@@ -168,7 +172,7 @@ async function main() {
         } else {
           console.log(`${method.padEnd(10)} ${t.padEnd(6)} achieved ${r.achieved.toFixed(0)}/s  p50/p99/p99.9/max ${f(r.p50)}/${f(r.p99)}/${f(r.p999)}/${f(r.max)} ms  service-only p99 ${f(r.serviceP99)} ms  sender late p99/max ${f(r.lateP99)}/${f(r.lateMax)} ms  >10ms ${r.over10}/${r.n}  errors ${r.errors}`);
         }
-        if (eld) console.log(`           server loop: worst p99 ${f(eld.worstP99)} ms, worst max ${f(eld.worstMax)} ms, stalls>10ms ${eld.stalls}, ${eld.stallTotal} ms of which ${eld.stallWait} ms runnable waiting for a core [len(run-queue wait)@time: ${eld.stallMs}], GC ${eld.gcCount} pauses, max ${eld.gcMaxMs} ms, total ${eld.gcTotalMs} ms`);
+        if (eld) console.log(`           server loop: worst p99 ${f(eld.worstP99)} ms, worst max ${f(eld.worstMax)} ms, stalls>10ms ${eld.stalls}, ${eld.stallTotal} ms of which ${eld.stallWait} ms runnable waiting for a core [len(run-queue wait)@time: ${eld.stallMs}], GC ${eld.gcCount} pauses, max ${eld.gcMaxMs} ms, total ${eld.gcTotalMs} ms; scavenges ${eld.scavenges} (${eld.scavengeMs} ms), new space up to ${eld.newSpaceMiB} MiB`);
       }
     }
   }
