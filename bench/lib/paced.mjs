@@ -19,17 +19,20 @@ const DRAIN_MS = 10_000; // after the last due time, how long outstanding reques
 // timer turns would be sent up to ~1 ms late, and that lateness (the generator's, not the
 // server's) would be charged to the latency: a fifth of a 2 ms p99 budget at 4,000 req/s. The
 // thread clock sleeps in a worker thread on Atomics.wait (a futex, sub-millisecond) until each
-// due time and wakes the main thread with a message; it sleeps, so it takes no core from the
-// server. 'timer' (setTimeout) is kept for comparison.
+// due time and wakes the main thread with a message unless it is awake and has sent the request
+// already; it sleeps, so it takes no core from the server. 'timer' (setTimeout) is kept for
+// comparison.
 const CLOCK_THREAD_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
+const issued = new Int32Array(workerData.issued); // requests the main thread has issued so far
 const cell = new Int32Array(new SharedArrayBuffer(4));
 parentPort.once('message', ({ startNs, intervalNs, total }) => {
   // process.hrtime is CLOCK_MONOTONIC, one clock for every thread of the process.
   for (let k = 0; k < total; k++) {
     const waitMs = Number(BigInt(startNs) + BigInt(Math.round(k * intervalNs)) - process.hrtime.bigint()) / 1e6;
     if (waitMs > 0.02) Atomics.wait(cell, 0, 0, waitMs);
-    parentPort.postMessage(k);
+    // A main thread awake for a response has sent what was due already: no wake-up needed.
+    if (Atomics.load(issued, 0) <= k) parentPort.postMessage(k);
   }
 });
 parentPort.postMessage('ready');
@@ -145,6 +148,7 @@ export async function pacedLoad({ url, bodies, rate, seconds, connections, conte
     if (done + errors === total) finish();
     else if (backlog.length > 0) send(conn, backlog.shift());
     else idle.push(conn);
+    if (start > 0) sendDue(-1);
   };
 
   const pool = await Promise.all(
@@ -172,7 +176,9 @@ export async function pacedLoad({ url, bodies, rate, seconds, connections, conte
   }
 
   // Sends every request due by now (or, from the clock thread, up to request `upTo`, which it
-  // says is due): on a free connection, else into the backlog.
+  // says is due): on a free connection, else into the backlog. Also called on every response,
+  // so a busy generator sends on time without the clock thread waking it.
+  let issuedCell = null;
   const sendDue = (upTo = -1) => {
     const now = performance.now();
     while (issued < total && (issued <= upTo || start + issued * interval <= now)) {
@@ -181,10 +187,12 @@ export async function pacedLoad({ url, bodies, rate, seconds, connections, conte
       else backlog.push(issued);
       issued++;
     }
+    if (issuedCell) Atomics.store(issuedCell, 0, issued);
   };
   let ticker = null;
   if (clock === 'thread') {
-    ticker = new Worker(CLOCK_THREAD_SOURCE, { eval: true });
+    issuedCell = new Int32Array(new SharedArrayBuffer(4));
+    ticker = new Worker(CLOCK_THREAD_SOURCE, { eval: true, workerData: { issued: issuedCell.buffer } });
     await new Promise((resolve, reject) => {
       ticker.once('message', resolve);
       ticker.once('error', reject);
