@@ -124,6 +124,10 @@ export async function pacedLoad({ url, bodies, rate, seconds, connections, conte
   let errors = 0;
   let issued = 0;
   const backlog = []; // indices due but not yet sent (every connection busy)
+  // Free connections, least recently used first: requests rotate over the whole pool, as the
+  // independent callers of a service would, and so over both cluster workers (the primary hands
+  // out connections round-robin). Most-recently-used first would keep reusing one or two
+  // sockets at low rates, possibly on one worker, and queue there while the other idles.
   const idle = [];
   let start = 0;
   let finish;
@@ -182,7 +186,7 @@ export async function pacedLoad({ url, bodies, rate, seconds, connections, conte
   const sendDue = (upTo = -1) => {
     const now = performance.now();
     while (issued < total && (issued <= upTo || start + issued * interval <= now)) {
-      const conn = idle.pop();
+      const conn = idle.shift();
       if (conn) send(conn, issued);
       else backlog.push(issued);
       issued++;
