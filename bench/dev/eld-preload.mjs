@@ -42,9 +42,16 @@ if (FILE && !cluster.isPrimary) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcs.push([Math.round(performance.timeOrigin + e.startTime), +e.duration.toFixed(2), e.detail?.kind ?? e.kind]);
   }).observe({ entryTypes: ['gc'] });
+  let secondWait = runDelay();
+  let secondCpu = process.cpuUsage();
   setInterval(() => {
+    const wait = runDelay();
+    const cpu = process.cpuUsage(secondCpu);
+    const waitMs = wait - secondWait; // this second's run-queue wait, ms
+    secondWait = wait;
+    secondCpu = process.cpuUsage();
     const newSpace = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
-    const line = { pid: process.pid, t: Date.now(), newSpaceMiB: newSpace / 2 ** 20, n: h.count, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, stalls, gcs };
+    const line = { pid: process.pid, t: Date.now(), waitMs: Math.round(waitMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), newSpaceMiB: newSpace / 2 ** 20, n: h.count, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, stalls, gcs };
     appendFileSync(FILE, `${JSON.stringify(line)}\n`);
     h.reset();
     stalls = [];

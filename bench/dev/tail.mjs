@@ -114,6 +114,8 @@ function eldSummary(from, to, pids) {
     stallTotal: stalls.reduce((a, s) => a + s.ms, 0),
     stallWait: stalls.reduce((a, s) => a + Math.min(s.ms, s.wait), 0),
     gcCount: gcs.length,
+    waitMsPerS: mine.length ? Math.round(mine.reduce((a, l) => a + (l.waitMs ?? 0), 0) / (mine.length / pids.length)) : 0,
+    cpuMsPerS: mine.length ? Math.round(mine.reduce((a, l) => a + (l.cpuMs ?? 0), 0) / (mine.length / pids.length)) : 0,
     scavenges: gcs.filter((g) => g[2] === 1).length,
     scavengeMs: +gcs.filter((g) => g[2] === 1).reduce((a, g) => a + g[1], 0).toFixed(1),
     newSpaceMiB: Math.max(0, ...mine.map((l) => l.newSpaceMiB ?? 0)),
@@ -170,8 +172,9 @@ async function main() {
           console.log(`           raw samples replayed with autocannon's 1 ms correction: p50/p99/p99.9 ${f(r.replayed.p50)}/${f(r.replayed.p99)}/${f(r.replayed.p999)} ms; ${r.slow.length} responses > 50 ms: ${r.slow.slice(0, 16).join(' ')}`);
           console.log(`           completions per tenth of autocannon's 1 s window: ${r.tenths.join(' ')}`);
         } else {
-          console.log(`${method.padEnd(10)} ${t.padEnd(6)} achieved ${r.achieved.toFixed(0)}/s  p50/p99/p99.9/max ${f(r.p50)}/${f(r.p99)}/${f(r.p999)}/${f(r.max)} ms  service-only p99 ${f(r.serviceP99)} ms  sender late p99/max ${f(r.lateP99)}/${f(r.lateMax)} ms  >10ms ${r.over10}/${r.n}  errors ${r.errors}`);
+          console.log(`${method.padEnd(10)} ${t.padEnd(6)} achieved ${r.achieved.toFixed(0)}/s  p50/p99/p99.9/max ${f(r.p50)}/${f(r.p99)}/${f(r.p999)}/${f(r.max)} ms  service-only p99 ${f(r.serviceP99)} ms  sender late p99/max ${f(r.lateP99)}/${f(r.lateMax)} ms  generator CPU ${Math.round(r.generatorCpuUsPerRequest)} µs/request  >10ms ${r.over10}/${r.n}  errors ${r.errors}`);
         }
+        if (eld) console.log(`           workers (together): CPU ${eld.cpuMsPerS} ms/s, runnable but waiting for a core ${eld.waitMsPerS} ms/s`);
         if (eld) console.log(`           server loop: worst p99 ${f(eld.worstP99)} ms, worst max ${f(eld.worstMax)} ms, stalls>10ms ${eld.stalls}, ${eld.stallTotal} ms of which ${eld.stallWait} ms runnable waiting for a core [len(run-queue wait)@time: ${eld.stallMs}], GC ${eld.gcCount} pauses, max ${eld.gcMaxMs} ms, total ${eld.gcTotalMs} ms; scavenges ${eld.scavenges} (${eld.scavengeMs} ms), new space up to ${eld.newSpaceMiB} MiB`);
       }
     }

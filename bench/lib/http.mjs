@@ -209,9 +209,10 @@ export async function httpSection(o) {
           maxMs: m.max,
           serviceP99Ms: m.serviceP99,
           senderLateP99Ms: m.lateP99,
+          generatorCpuUsPerRequest: m.generatorCpuUsPerRequest,
           errors: m.errors,
         });
-        log(`  half peak ${u.runner} ${t.model}: ${rate} req/s offered, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, p99.9 ${m.p999.toFixed(2)} ms`);
+        log(`  half peak ${u.runner} ${t.model}: ${rate} req/s offered, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, p99.9 ${m.p999.toFixed(2)} ms (load generator ${Math.round(m.generatorCpuUsPerRequest)} µs CPU per request)`);
       }
     }
     results.rss = { kilnWorkersMiB: childrenRssMiB(kiln.child.pid), models: readdirSync(modelsDir).map((f) => f.replace(/\.json$/, '')) };
