@@ -127,6 +127,17 @@ test('kiln bench --quick writes a well-formed report', { timeout: RUN_TIMEOUT_MS
       assert.ok(ran || typeof r.http.absent[peer] === 'string', `${peer}: neither measured nor marked absent`);
       assert.equal(r.peers[peer].status, ran ? 'ok' : 'absent');
     }
+    // p99 at half peak (open loop, bench/lib/paced.mjs): Kiln for each model, and the no-op route
+    // at the same offered rate when it ran.
+    const noopRan = r.http.runs.some((x) => x.runner === 'fastify-noop-parsed');
+    for (const id of ['breast_cancer_logreg', 'breast_cancer_rf', 'breast_cancer_gbm']) {
+      const k = r.http.halfPeak.find((h) => h.runner === 'kiln-serve' && h.model === id);
+      assert.ok(k && isNum(k.offeredReqPerSec) && isNum(k.p50Ms) && isNum(k.p99Ms) && isNum(k.p999Ms) && k.p50Ms <= k.p99Ms && k.p99Ms <= k.p999Ms, `half peak kiln-serve ${id}`);
+      assert.ok(Number.isInteger(k.errors) && k.errors >= 0, `half peak ${id} errors`);
+      const n = r.http.halfPeak.find((h) => h.runner === 'fastify-noop-parsed' && h.model === id);
+      assert.equal(Boolean(n), noopRan, `half peak no-op ${id}`);
+      if (n) assert.ok(n.offeredReqPerSec === k.offeredReqPerSec && isNum(n.p99Ms), `half peak no-op ${id}`);
+    }
     assert.ok(r.http.rss.kilnWorkersMiB.length === 2, 'two kiln workers');
   }
 

@@ -2,7 +2,10 @@
 // the same bodies (JSON parsed / raw body) and the seed's Flask+gevent+Gunicorn stack, driven on
 // loopback by wrk (-t1 -c32) when it is on PATH, else autocannon. Runs are alternated (each round
 // visits every target, starting one further along) and repeated; figures are medians over rounds.
-// Then Kiln's p99 at half its peak rate, at a constant offered rate (autocannon overallRate).
+// Then Kiln's p99 at half its peak rate, at a constant offered rate, with the no-op route (JSON
+// parsed) at the same rate for comparison: bench/lib/paced.mjs, an open-loop generator in a
+// process of its own, latency from each request's due time (see docs/benchmarks.md for why not
+// autocannon's overallRate).
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -46,7 +49,7 @@ async function loadWrk({ url, bodiesFile, seconds }) {
   return JSON.parse(line.slice('KILN_BENCH '.length));
 }
 
-async function loadAutocannon({ url, bodies, seconds, overallRate }) {
+async function loadAutocannon({ url, bodies, seconds }) {
   const require = createRequire(import.meta.url);
   const autocannon = require('autocannon');
   const result = await autocannon({
@@ -56,7 +59,6 @@ async function loadAutocannon({ url, bodies, seconds, overallRate }) {
     requests: bodies.slice(0, 512).map((body) => ({ body })),
     connections: CONNECTIONS,
     duration: seconds,
-    ...(overallRate ? { overallRate } : {}),
   });
   return {
     requests: result.requests.total,
@@ -68,6 +70,13 @@ async function loadAutocannon({ url, bodies, seconds, overallRate }) {
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
   };
+}
+
+/** The open-loop paced generator (bench/lib/paced.mjs) in a process of its own: its heap and GC are not the bench's. */
+async function loadPaced({ url, bodiesFile, seconds, rate }) {
+  const opts = { url, bodiesFile, seconds, rate, connections: CONNECTIONS };
+  const out = await run(process.execPath, [path.join(HERE, 'paced.mjs'), JSON.stringify(opts)], { timeoutMs: (seconds + 60) * 1000 });
+  return JSON.parse(out.trim().split('\n').pop());
 }
 
 function autocannonAvailable() {
@@ -152,8 +161,7 @@ export async function httpSection(o) {
       }
     }
 
-    const load = (t, seconds, overallRate) =>
-      wrk && !overallRate ? loadWrk({ url: t.url, bodiesFile: t.bodies.file, seconds }) : loadAutocannon({ url: t.url, bodies: t.bodies.lines, seconds, overallRate });
+    const load = (t, seconds) => (wrk ? loadWrk({ url: t.url, bodiesFile: t.bodies.file, seconds }) : loadAutocannon({ url: t.url, bodies: t.bodies.lines, seconds }));
 
     log(`HTTP: ${targets.length} targets x ${o.rounds} rounds x ${o.seconds} s (${results.tool}), warm-up first`);
     for (const t of targets) await load(t, 1);
@@ -181,17 +189,31 @@ export async function httpSection(o) {
       });
     });
 
-    // Kiln at half its peak, constant offered rate.
-    if (cannon) {
-      for (const t of targets.filter((x) => x.runner === 'kiln-serve')) {
-        const peak = results.runs.find((x) => x.runner === t.runner && x.model === t.model).reqPerSec;
-        const rate = Math.max(1, Math.round(peak / 2));
-        const m = await loadAutocannon({ url: t.url, bodies: t.bodies.lines, seconds: o.halfPeakSeconds, overallRate: rate });
-        results.halfPeak.push({ model: t.model, offeredReqPerSec: rate, achievedReqPerSec: m.reqPerSec, p50Ms: m.p50Ms, p99Ms: m.p99Ms, p999Ms: m.p999Ms, errors: m.errors + m.non2xx });
-        log(`  half peak ${t.model}: ${rate} req/s offered, p99 ${m.p99Ms} ms`);
+    // Kiln at half its peak, constant offered rate; the no-op route (JSON parsed) right after it
+    // at the same rate on the same bodies, so a tail the no-op route shares is the machine's.
+    const noopParsed = targets.find((x) => x.runner === 'fastify-noop-parsed');
+    for (const t of targets.filter((x) => x.runner === 'kiln-serve')) {
+      const peak = results.runs.find((x) => x.runner === t.runner && x.model === t.model).reqPerSec;
+      const rate = Math.max(1, Math.round(peak / 2));
+      const pair = [t, ...(noopParsed ? [{ ...noopParsed, bodies: t.bodies }] : [])];
+      for (const u of pair) {
+        const m = await loadPaced({ url: u.url, bodiesFile: u.bodies.file, seconds: o.halfPeakSeconds, rate });
+        results.halfPeak.push({
+          runner: u.runner,
+          model: t.model,
+          offeredReqPerSec: rate,
+          achievedReqPerSec: m.achieved,
+          p50Ms: m.p50,
+          p99Ms: m.p99,
+          p999Ms: m.p999,
+          maxMs: m.max,
+          serviceP99Ms: m.serviceP99,
+          senderLateP99Ms: m.lateP99,
+          generatorCpuUsPerRequest: m.generatorCpuUsPerRequest,
+          errors: m.errors,
+        });
+        log(`  half peak ${u.runner} ${t.model}: ${rate} req/s offered, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, p99.9 ${m.p999.toFixed(2)} ms (load generator ${Math.round(m.generatorCpuUsPerRequest)} µs CPU per request)`);
       }
-    } else {
-      results.absent['half-peak'] = 'autocannon is not installed (npm install)';
     }
     results.rss = { kilnWorkersMiB: childrenRssMiB(kiln.child.pid), models: readdirSync(modelsDir).map((f) => f.replace(/\.json$/, '')) };
   } finally {

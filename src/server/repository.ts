@@ -16,7 +16,7 @@
 // Request-supplied names and versions are only ever looked up in maps, except for an explicit
 // load() of a name not yet known, which validates the name and resolves the path under the root.
 
-import { promises as fsp, statSync, type Stats } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 
 import { KilnError } from '../errors.js';
@@ -242,10 +242,13 @@ export class ModelRepository {
   async #refreshVersion(slot: ModelSlot, version: string, file: string): Promise<void> {
     let stamp: string;
     try {
-      stamp = stampOf(statSync(file));
+      // Asynchronous like the rest of a poll: a slow or hung filesystem (a network mount) must
+      // not hold the event loop, and with it every request in flight, for the length of a stat.
+      stamp = stampOf(await fsp.stat(file));
     } catch {
       return; // vanished between discovery and now; the next poll settles it
     }
+    if (slot.unloaded) return; // unloaded during the stat: load() starts afresh
     let vslot = slot.versions.get(version);
     if (vslot && vslot.file === file && vslot.triedStamp === stamp) return;
     if (!vslot) {
@@ -315,6 +318,14 @@ export class ModelRepository {
         }
         if (versions.size > 0) models.set(d.name, versions);
       }
+    }
+    // A scan reads the directories one after the other: a repository removed or unmounted at
+    // once partway through would look like model directories emptied of their versions (taken
+    // as removed). Only a repository still there after the scan vouches for what it saw.
+    try {
+      await fsp.readdir(this.root);
+    } catch (error) {
+      return { models: new Map(), shadowed, unreadable, error: `model repository ${this.root} cannot be read: ${(error as Error).message}` };
     }
     for (const [name, file] of flat) {
       if (models.has(name)) shadowed.set(name, file);
