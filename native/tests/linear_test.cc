@@ -1,6 +1,14 @@
 // Linear estimator: dot products, links, labels and output layout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
 #include "../engine/src/head.h"
 #include "../engine/src/linear.h"
 #include "test_util.h"
@@ -193,6 +201,127 @@ TEST(LinearScaler, NonFiniteValueInAFoldedBlockIsReportedForItsRow) {
   EXPECT_EQ(e.row(), 2);
   EXPECT_EQ(out[0], Predict(*m, {1, 2, 3, 4})[0]);  // the rows before the bad one are written
   EXPECT_EQ(out[1], Predict(*m, {5, 6, 7, 8})[0]);
+}
+
+}  // namespace
+}  // namespace kiln_test
+
+namespace kiln_test {
+namespace {
+
+// ExpNonPositive against expl (x86-64: 64-bit mantissa, so its own error is ~1/2048 of a double ulp).
+double UlpError(double y, long double ref) {
+  const double r = static_cast<double>(ref);
+  if (r == 0.0) return y == 0.0 ? 0.0 : std::fabs(y) / std::numeric_limits<double>::denorm_min();
+  int e;
+  std::frexp(r, &e);  // r = m * 2^e, 0.5 <= m < 1: ulp 2^(e - 53), never below the subnormal step
+  const double ulp = std::ldexp(1.0, std::max(e - 53, -1074));
+  return static_cast<double>(std::fabs(static_cast<long double>(y) - ref) / ulp);
+}
+
+TEST(LinearExp, WithinTwoUlpOfExpDownToSubnormals) {
+  using kiln::internal::ExpNonPositive;
+  if (std::numeric_limits<long double>::digits < 64) GTEST_SKIP() << "no extended-precision reference";
+  double worst = 0.0, worst_x = 0.0;
+  auto check = [&](double x) {
+    const double err = UlpError(ExpNonPositive(x), std::exp(static_cast<long double>(x)));
+    if (err > worst) worst = err, worst_x = x;
+  };
+  uint64_t s = 12345;  // LCG: the same points every run
+  auto next = [&s] {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(s >> 11) * 0x1p-53;
+  };
+  for (int i = 0; i < 400000; ++i) check(-746.0 * next());       // the whole range
+  for (int i = 0; i < 200000; ++i) check(-2.0 * next());         // where expit and softmax mostly are
+  for (int i = 0; i < 100000; ++i) check(-708.0 - 38.0 * next());  // subnormal results
+  for (int k = 0; k <= 1075; ++k) check(-0.6931471805599453 * (k + 0.5));  // reduction edges
+  std::printf("ExpNonPositive: max %.3f ulp at x = %.17g\n", worst, worst_x);
+  EXPECT_LE(worst, 2.0) << "at x = " << worst_x;
+  EXPECT_EQ(ExpNonPositive(0.0), 1.0);
+  EXPECT_EQ(ExpNonPositive(-0.0), 1.0);
+  EXPECT_EQ(ExpNonPositive(-746.0), 0.0);
+  EXPECT_EQ(ExpNonPositive(-kInf), 0.0);
+  EXPECT_GT(ExpNonPositive(-745.0), 0.0);  // 4.9e-324, the smallest subnormal
+  EXPECT_TRUE(std::isnan(ExpNonPositive(kNaN)));
+}
+
+// A standard scaler then a logistic regression or softmax classifier (the folded path), n features.
+Spec ScaledClassifier(int n, int k, const std::string& link) {
+  Spec s;
+  std::vector<std::string> names;
+  std::string mean = "[", scale = "[", coef = "[", icpt = "[";
+  for (int j = 0; j < n; ++j) {
+    names.push_back("f" + std::to_string(j));
+    mean += (j ? ", " : "") + std::to_string(0.3 * j - 1.0);
+    scale += (j ? ", " : "") + std::to_string(0.5 + 0.25 * j);
+  }
+  for (int q = 0; q < k; ++q) {
+    coef += std::string(q ? ", " : "") + "[";
+    for (int j = 0; j < n; ++j) coef += (j ? ", " : "") + std::to_string(0.7 * std::sin(1.3 * (j + 1) * (q + 1)));
+    coef += "]";
+    icpt += (q ? ", " : "") + std::to_string(0.1 * q - 0.2);
+  }
+  s.inputs = NumberInputs(names);
+  s.transform = R"({"kind": "standard_scaler", "mean": )" + mean + "], \"scale\": " + scale + "]}";
+  s.estimator = R"({"kind": "linear", "n_features": )" + std::to_string(n) + R"(, "coef": )" + coef +
+                R"(], "intercept": )" + icpt + R"(], "link": ")" + link + R"("})";
+  std::string classes = "[";
+  for (int c = 0; c < (k == 1 ? 2 : k); ++c) classes += (c ? ", " : "") + std::to_string(c);
+  s.output = R"({"task": "classification", "classes": )" + classes + R"(], "probabilities": true, "decision": true})";
+  return s;
+}
+
+// Every row of every batch size (whole link groups of 16 rows, blocks of 4, partial blocks, and
+// rows whose last load would run past the matrix) equals the row predicted alone, bit for bit,
+// in float64 and float32; one row outside the fold's bound in the middle changes no other row.
+TEST(LinearScaler, EveryRowEqualsItselfAloneInAnyBatch) {
+  struct Case {
+    int n, k;
+    const char* link;
+  };
+  for (const Case& c : {Case{6, 1, "logistic"}, Case{8, 1, "logistic"}, Case{5, 1, "softmax"}, Case{7, 3, "softmax"},
+                        Case{3, 4, "logistic"}, Case{1, 1, "logistic"}}) {
+    auto m = Load(ScaledClassifier(c.n, c.k, c.link));
+    const size_t w = m->output_width(), n = static_cast<size_t>(c.n);
+    const size_t n_rows = 41;
+    std::vector<double> rows(n_rows * n);
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = 3.0 * std::sin(0.7 * static_cast<double>(i) + 0.2);
+    rows[9 * n] = 1e15;  // row 9: its bound is far over kFoldMaxRawError, it is scored unfolded
+    std::vector<float> rows32(rows.begin(), rows.end());
+    std::vector<double> alone(n_rows * w), alone32(n_rows * w);
+    auto ws = m->NewWorkspace();
+    for (size_t r = 0; r < n_rows; ++r) {
+      m->Predict(rows.data() + r * n, 1, alone.data() + r * w, *ws);
+      m->Predict(rows32.data() + r * n, 1, alone32.data() + r * w, *ws);
+    }
+    for (size_t batch : {size_t{2}, size_t{3}, size_t{4}, size_t{5}, size_t{16}, size_t{17}, size_t{21}, n_rows}) {
+      std::vector<double> out(n_rows * w, -7.0), out32(n_rows * w, -7.0);
+      for (size_t r = 0; r < n_rows; r += batch) {
+        const size_t b = std::min(batch, n_rows - r);
+        m->Predict(rows.data() + r * n, b, out.data() + r * w, *ws);
+        m->Predict(rows32.data() + r * n, b, out32.data() + r * w, *ws);
+      }
+      for (size_t i = 0; i < out.size(); ++i) {
+        ASSERT_EQ(out[i], alone[i]) << c.link << " n=" << c.n << " k=" << c.k << " batch " << batch << " row " << i / w;
+        ASSERT_EQ(out32[i], alone32[i]) << c.link << " float32 batch " << batch << " row " << i / w;
+      }
+    }
+    // The link itself: probabilities as RawHead computes them with std::exp, to rounding.
+    for (size_t r = 0; r < n_rows; ++r) {
+      const double* o = alone.data() + r * w;
+      const double* d = o + 1 + (c.k == 1 ? 2 : c.k);
+      if (c.k == 1 && std::string(c.link) == "logistic") {
+        EXPECT_NEAR(o[2], 1.0 / (1.0 + std::exp(-d[0])), 1e-15);
+        EXPECT_NEAR(o[1], 1.0 - o[2], 1e-15);
+      } else if (c.k > 1 && std::string(c.link) == "softmax") {
+        double mx = d[0], sum = 0.0;
+        for (int q = 1; q < c.k; ++q) mx = std::max(mx, d[q]);
+        for (int q = 0; q < c.k; ++q) sum += std::exp(d[q] - mx);
+        for (int q = 0; q < c.k; ++q) EXPECT_NEAR(o[1 + q], std::exp(d[q] - mx) / sum, 1e-15);
+      }
+    }
+  }
 }
 
 }  // namespace

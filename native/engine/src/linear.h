@@ -20,6 +20,11 @@ class JVal;
 // Partial sums per dot product: one AVX2 register of doubles (two SSE2 registers).
 inline constexpr size_t kDotLanes = 4;
 
+// Linear models score rows a block at a time: the block's dot products are independent chains of
+// adds that overlap (4 cover the add latency at one add per cycle), their lane sums reduce
+// together in one transpose-and-add, and the link runs once per block with one lane per row.
+inline constexpr size_t kLinearBlockRows = kDotLanes;
+
 struct LinearModel {
   uint32_t n_features = 0;
   uint32_t k = 0;
@@ -43,9 +48,11 @@ inline constexpr double kFoldMaxRawError = 1e-11;
 // b = intercept - sum_j w * mean. No division per value, but the rounding differs from scaling
 // first, by at most gamma * (sum_j |w x| + fixed[q]) (both evaluations' worst-case error, see
 // FoldScaler); a row is folded only if that is <= kFoldMaxRawError, i.e. sum_j |w x| <= room[q].
+// The bound sums |fl(w x)|, which equals fl(|w| |x|) (rounding is symmetric in sign), so it
+// reuses the dot product's products.
 struct FoldedScaler {
-  std::vector<double> w;      // k x n_features
-  std::vector<double> w_abs;  // |w|
+  size_t stride = 0;          // n_features rounded up to kDotLanes
+  std::vector<double> w;      // k x stride, zero after n_features (the kernel's last partial load)
   std::vector<double> b;      // k
   std::vector<double> room;   // k: kFoldMaxRawError / gamma - fixed[q]
   bool empty() const { return w.empty(); }
@@ -55,11 +62,28 @@ struct FoldedScaler {
 // folded within kFoldMaxRawError, or a folded coefficient is not finite.
 void FoldScaler(const LinearModel& lm, const double* mean, const double* scale, FoldedScaler& out);
 
-// Folded raw scores of m <= 4 contiguous rows (n_features values each, float64 or float32) -> raw[i * k + q];
-// ok[i] = false when row i holds a non-finite value or its bound is over kFoldMaxRawError (its
-// raw is then unspecified: the caller scores it the exact way).
-void FoldedRows(const LinearModel& lm, const FoldedScaler& f, const double* rows, size_t m, double* raw, bool* ok);
-void FoldedRows(const LinearModel& lm, const FoldedScaler& f, const float* rows, size_t m, double* raw, bool* ok);
+// Scores rows r .. n_rows-1 of the caller's matrix (n_features values each, float64 or float32)
+// with the scaler folded in and writes their output rows (width values each, through
+// WriteLinearRows), kLinearBlockRows at a time. Stops at the first block holding a row that is not
+// foldable (a non-finite value, or a bound over kFoldMaxRawError) and returns its first row, with
+// the block's class-major raw scores in raw[q * kLinearBlockRows + i] and ok[i] per row (a row
+// not ok has an unspecified raw: the caller scores it the exact way, then writes the block).
+// Returns n_rows once every row is written.
+size_t FoldedPredict(const LinearModel& lm, const FoldedScaler& f, const RawHead& head, const double* rows, size_t r,
+                     size_t n_rows, double* out, size_t width, double* raw, bool* ok);
+size_t FoldedPredict(const LinearModel& lm, const FoldedScaler& f, const RawHead& head, const float* rows, size_t r,
+                     size_t n_rows, double* out, size_t width, double* raw, bool* ok);
+
+// Output rows of m <= kLinearBlockRows rows from class-major raw scores raw[q * kLinearBlockRows + i]:
+// what RawHead::Write gives, with the links evaluated one lane per row by ExpNonPositive.
+void WriteLinearRows(const RawHead& head, const double* raw, size_t m, double* out, size_t width);
+
+// exp(x) for x <= 0 (or NaN), as the linear links compute it, one lane per row: Cody-Waite
+// reduction x = k ln2 + r, |r| <= ln2/2, the degree-13 Taylor polynomial of exp(r) (truncation
+// under 0.08 ulp), scaled by 2^k with one rounding (subnormal results included). Within 2 ulp of
+// exp (measured max in linear_test). Only IEEE adds and multiplies, no FMA: every build and CPU
+// gives the same bits, so a row's probabilities never depend on the machine or its batch.
+double ExpNonPositive(double x);
 
 // A standard scaler over m contiguous input rows of n values, straight from the caller's matrix:
 // z[i * n + j] = (double(rows[i * n + j]) - mean[j]) / scale[j], the same two roundings as the

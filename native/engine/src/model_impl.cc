@@ -195,33 +195,39 @@ void ModelImpl::PredictLinear(const T* rows, size_t n_rows, double* out, Workspa
   const uint32_t* fslots = features_.data();
   const size_t k = linear_.k;
   const size_t width = output_width_;
-  double* raw = ws.raw.data();
+  double* raw = ws.raw.data();      // a block's raw scores, row-major (RawRows)
+  double* raw_t = raw + B * k;      // the same, class-major (WriteLinearRows)
   double* feat = ws.feat.data();
+  // The scaler-only pipeline: rows are scored with the scaler folded in, straight from the
+  // caller's matrix. A row outside the fold's error bound, or holding a non-finite value, goes
+  // alone through the checked path (scaled exactly; a bad value is reported for its row, after
+  // the rows before it are written), so no row's answer depends on its neighbours.
+  if (!folded_.empty()) {
+    bool ok[B];
+    for (size_t r0 = 0; r0 < n_rows; r0 += B) {
+      r0 = FoldedPredict(linear_, folded_, head_, rows, r0, n_rows, out, width, raw_t, ok);
+      if (r0 == n_rows) break;
+      const size_t m = n_rows - r0 < B ? n_rows - r0 : B;
+      for (size_t i = 0; i < m; ++i) {
+        if (ok[i]) continue;
+        std::exception_ptr failure;
+        if (PrepareRows(rows, r0 + i, 1, ws.scratch.data(), failure) == 0) {
+          WriteLinearRows(head_, raw_t, i, out + r0 * width, width);  // the rows before the bad one
+          std::rethrow_exception(failure);
+        }
+        const double* xi = ws.scratch.data() + features_base_;  // scaled_linear_: contiguous
+        linear_.RawRows(&xi, 1, raw);
+        for (size_t q = 0; q < k; ++q) raw_t[q * B + i] = raw[q];
+      }
+      WriteLinearRows(head_, raw_t, m, out + r0 * width, width);
+    }
+    return;
+  }
   for (size_t r0 = 0; r0 < n_rows; r0 += B) {
     const size_t want = n_rows - r0 < B ? n_rows - r0 : B;
     std::exception_ptr failure;
     size_t m = want;
     const double* x[B];
-    // The scaler-only pipeline: rows are scored with the scaler folded in, straight from
-    // the caller's matrix. A row outside the fold's error bound, or holding a non-finite value,
-    // goes alone through the checked path (scaled exactly; a bad value is reported for its row,
-    // after the rows before it are written), so no row's answer depends on its neighbours.
-    {
-      if (!folded_.empty()) {
-        bool ok[B];
-        FoldedRows(linear_, folded_, rows + r0 * n_in, want, raw, ok);
-        for (size_t i = 0; i < want; ++i) {
-          if (!ok[i]) {
-            std::exception_ptr failure;
-            if (PrepareRows(rows, r0 + i, 1, ws.scratch.data(), failure) == 0) std::rethrow_exception(failure);
-            const double* xi = ws.scratch.data() + features_base_;  // scaled_linear_: contiguous
-            linear_.RawRows(&xi, 1, raw + i * k);
-          }
-          head_.Write(raw + i * k, out + (r0 + i) * width);
-        }
-        continue;
-      }
-    }
     // The scaler-only pipeline scales the block straight from the caller's rows into feat (one
     // pass, no slot copies); a block holding a non-finite value takes the checked path below.
     if (scaled_linear_ && ScaleRows(rows + r0 * n_in, want, n_in, program_.pd.data() + program_.ops[0].p,
@@ -241,7 +247,10 @@ void ModelImpl::PredictLinear(const T* rows, size_t n_rows, double* out, Workspa
       }
     }
     linear_.RawRows(x, m, raw);
-    for (size_t i = 0; i < m; ++i) head_.Write(raw + i * k, out + (r0 + i) * width);
+    for (size_t i = 0; i < m; ++i) {
+      for (size_t q = 0; q < k; ++q) raw_t[q * B + i] = raw[i * k + q];
+    }
+    WriteLinearRows(head_, raw_t, m, out + r0 * width, width);
     if (failure) std::rethrow_exception(failure);  // after writing the rows before the bad one
   }
 }

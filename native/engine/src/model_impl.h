@@ -23,11 +23,9 @@ namespace kiln::internal {
 
 class JVal;
 
-// Linear models score rows a block at a time: the block's dot products (each still summed in
-// feature order, so results are unchanged) are independent chains of adds that overlap, instead
-// of one row's 4-cycle-per-add chain. 4 chains cover the add latency at one add per cycle.
-inline constexpr size_t kLinearBlockRows = 4;
-static_assert(kLinearBlockRows <= kTreeBlockRows, "the scratch block is sized for kTreeBlockRows");
+// kLinearBlockRows (linear.h): linear models score rows a block at a time.
+// Workspace raw holds kTreeBlockRows rows; a linear block keeps its raw scores twice (row-major, class-major).
+static_assert(2 * kLinearBlockRows <= kTreeBlockRows, "the scratch and raw blocks are sized for kTreeBlockRows");
 
 class WorkspaceImpl final : public Workspace {
  public:
