@@ -100,8 +100,8 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
         execs: metrics.execCount.child(labels),
         hits: metrics.cacheHits.child(labels),
         misses: metrics.cacheMisses.child(labels),
-        request: metrics.requestDuration.labels(labels),
-        compute: metrics.computeDuration.labels(labels),
+        request: metrics.requestDuration.child(labels),
+        compute: metrics.computeDuration.child(labels),
       };
       perEntry.set(entry, m);
     }
