@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type onResponseHookHandler, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
 
@@ -17,7 +17,7 @@ import { ResponseCache } from './cache.js';
 import type { ServerConfig } from './config.js';
 import type { Batch, BatchResult, V2InferRequest } from './marshal.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
-import { ServerMetrics } from './metrics.js';
+import { ServerMetrics, type CountingChild } from './metrics.js';
 import { ModelRepository, isValidModelName, type ModelEntry } from './repository.js';
 import * as S from './schemas.js';
 
@@ -100,8 +100,8 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
         execs: metrics.execCount.child(labels),
         hits: metrics.cacheHits.child(labels),
         misses: metrics.cacheMisses.child(labels),
-        request: metrics.requestDuration.labels(labels),
-        compute: metrics.computeDuration.labels(labels),
+        request: metrics.requestDuration.child(labels),
+        compute: metrics.computeDuration.child(labels),
       };
       perEntry.set(entry, m);
     }
@@ -267,22 +267,42 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     return fail(request, reply, 500, 'KILN_INTERNAL', 'internal server error', error);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    fail(request, reply, 404, 'KILN_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`);
+  // Responses counted per (method, route pattern, status). Each route gets its own onResponse hook
+  // bound to its pattern (a global hook would read request.routeOptions, which builds a 12-field
+  // object on every read); requests no route matched count when the 404 is sent (the not-found
+  // handler takes no onResponse hook). Requests refused by the router (bad URL) are not counted.
+  const statusCounter = (method: string, route: string) => {
+    const byStatus = new Map<number, CountingChild>();
+    return (status: number): void => {
+      let counter = byStatus.get(status);
+      if (counter === undefined) {
+        counter = metrics.httpResponses.child({ method, route, status: String(status) });
+        byStatus.set(status, counter);
+      }
+      counter.inc();
+    };
+  };
+  app.addHook('onRoute', (route) => {
+    const count = typeof route.method === 'string' ? statusCounter(route.method, route.url) : null;
+    const byMethod = new Map<string, (status: number) => void>();
+    const onResponse: onResponseHookHandler = (request, reply, done) => {
+      if (count !== null) count(reply.statusCode);
+      else {
+        let c = byMethod.get(request.method);
+        if (c === undefined) byMethod.set(request.method, (c = statusCounter(request.method, route.url)));
+        c(reply.statusCode);
+      }
+      done();
+    };
+    const existing = route.onResponse;
+    route.onResponse = existing === undefined ? [onResponse] : [...(Array.isArray(existing) ? existing : [existing]), onResponse];
   });
-
-  // One counting child per (method, route, status), looked up by a plain string key.
-  const responseCounters = new Map<string, { inc(): void }>();
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const key = `${request.method} ${reply.statusCode} ${route}`;
-    let counter = responseCounters.get(key);
-    if (counter === undefined) {
-      counter = metrics.httpResponses.child({ method: request.method, route, status: String(reply.statusCode) });
-      responseCounters.set(key, counter);
-    }
-    counter.inc();
-    done();
+  const unmatched = new Map<string, (status: number) => void>();
+  app.setNotFoundHandler((request, reply) => {
+    let count = unmatched.get(request.method);
+    if (count === undefined) unmatched.set(request.method, (count = statusCounter(request.method, 'unmatched')));
+    count(404);
+    fail(request, reply, 404, 'KILN_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`);
   });
 
   // ---------- helpers of the predict routes ----------
@@ -380,9 +400,10 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     } catch {
       entry = null; // the handler resolves again and answers the error
     }
-    if (entry !== null && entry.cache) {
-      const key = ResponseCache.key(kind, body);
-      const hit = entry.cache.get(key);
+    if (entry !== null) {
+      // Kept also without a cache: the handler serves this entry without a second lookup.
+      const key = entry.cache ? ResponseCache.key(kind, body) : null;
+      const hit = key === null ? undefined : entry.cache?.get(key);
       request.recordBody = { entry, key, hit };
       if (hit !== undefined) {
         done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
