@@ -321,17 +321,6 @@ void ScoreRowComplete(const TreeEnsemble& e, const typename Rule::Value* x, doub
   Agg::Finish(e, acc);
 }
 
-template <class Rule, class Agg>
-void ScoreRowsComplete(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
-  using T = typename Rule::Value;
-  const T* x = static_cast<const T*>(xv);
-  if (m == kTreeBlockRows) {
-    ScoreBlockComplete<Rule, Agg>(e, x, stride, acc);
-  } else {
-    for (size_t i = 0; i < m; ++i) ScoreRowComplete<Rule, Agg>(e, x + i * stride, acc + i * e.n_targets);
-  }
-}
-
 // Fills the complete layout of the subtree at node i (of `nodes`) into slot k at level d.
 template <class T>
 void FillComplete(const TreeEnsemble& e, const NodeT<T>* nodes, uint32_t i, size_t k, uint32_t d,
@@ -374,16 +363,34 @@ void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
   }
 }
 
+// Walks: how a full block (Block) and a single row (Row) go through the trees.
+template <class Rule, class Agg>
+struct NodeWalk {
+  static void Block(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+    ScoreBlock<Rule, Agg>(e, x, stride, acc);
+  }
+  static void Row(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) { ScoreRow<Rule, Agg>(e, x, acc); }
+};
+template <class Rule, class Agg>
+struct CompleteWalk {
+  static void Block(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+    ScoreBlockComplete<Rule, Agg>(e, x, stride, acc);
+  }
+  static void Row(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+    ScoreRowComplete<Rule, Agg>(e, x, acc);
+  }
+};
+
 // A full block walks the rows as lanes; the last rows of a batch, or a single row, go one row
 // at a time with trees as lanes.
-template <class Rule, class Agg>
+template <class Rule, class Agg, template <class, class> class Walker>
 void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
   using T = typename Rule::Value;
   const T* x = static_cast<const T*>(xv);
   if (m == kTreeBlockRows) {
-    ScoreBlock<Rule, Agg>(e, x, stride, acc);
+    Walker<Rule, Agg>::Block(e, x, stride, acc);
   } else {
-    for (size_t i = 0; i < m; ++i) ScoreRow<Rule, Agg>(e, x + i * stride, acc + i * e.n_targets);
+    for (size_t i = 0; i < m; ++i) Walker<Rule, Agg>::Row(e, x + i * stride, acc + i * e.n_targets);
   }
 }
 
@@ -393,9 +400,11 @@ template <class T, bool kLess, bool kMissing, bool kCat, bool kZero>
 TreeBlockFn PickKernel(const TreeEnsemble& e) {
   using R = SplitRule<T, kLess, kMissing, kCat, kZero>;
   if constexpr (!kCat && !kZero) {
-    if (e.complete_depth > 0) return e.boost ? &ScoreRowsComplete<R, BoostAgg> : &ScoreRowsComplete<R, AverageAgg>;
+    if (e.complete_depth > 0) {
+      return e.boost ? &ScoreRows<R, BoostAgg, CompleteWalk> : &ScoreRows<R, AverageAgg, CompleteWalk>;
+    }
   }
-  return e.boost ? &ScoreRows<R, BoostAgg> : &ScoreRows<R, AverageAgg>;
+  return e.boost ? &ScoreRows<R, BoostAgg, NodeWalk> : &ScoreRows<R, AverageAgg, NodeWalk>;
 }
 template <class T, bool kLess, bool kMissing, bool kCat>
 TreeBlockFn PickKernel(const TreeEnsemble& e) {
