@@ -421,26 +421,26 @@ void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, d
   }
 }
 
-// ---- AVX2 walks of the complete layout (float32 kinds; TreeEnsemble::vec_*)
+// ---- AVX2 walk of shallow complete trees (float32 kinds, depth <= kVecMaxDepth)
 //
 // A block of 8 rows is first transposed feature-major (xt[f * 8 + row]), so one node's test for
-// the 8 rows is one contiguous load and one compare against the broadcast threshold. The top
-// levels test every node and let each row pick its path with blends (no gather); the levels
-// below move each row's node index down with gathers. A single row uses a tree's nodes as lanes:
-// one gather of the row's features at the nodes, one compare, and the mask bits walked to the
-// leaf. Leaves are added with the scalar policies, in tree order, so sums are bit-identical.
+// the 8 rows is one contiguous load and one compare against the broadcast threshold. Every node
+// of the tree is tested, and each row picks its path's results with blends: no gather, no
+// dependent load. Boosting with one raw score sums in two vectors, the leaf values picked with
+// dword permutes; other aggregates add each row's leaf with the scalar policies. Either way each
+// row adds its trees in tree order, so sums are bit-identical to the scalar walk.
 //
-// Tunables (see docs/benchmarks.md "How the engine walks trees"):
-// kVecMaxFeatures: the transposed block lives on the stack, 8 rows x 256 features x 4 bytes =
-//   8 KB; wider ensembles keep the scalar walk.
-// kVecAllNodesLevels: levels tested all at once per block. Level l costs 2^l contiguous loads
-//   and compares (and 2^l - 1 blends) against three 8-lane gathers per level below; gathers are
-//   slow on Zen 2 (~9+ cycles each), so the first 3 levels (7 nodes) are cheaper all at once.
-// kVecRowMaxDepth: a single row tests all of a tree's 2^D - 1 nodes at once up to depth 5
-//   (4 vectors, a 32-bit mask); deeper trees walk 8 trees as lanes, level by level.
+// Tunables, measured on a Zen 2 EPYC (docs/benchmarks.md "How the engine walks trees"):
+// kVecMaxDepth = 3: testing all 2^D - 1 nodes pays for 7 nodes (GBM100 depth 3: ~2.5x faster
+//   per block). Deeper levels need a per-row node fetch: 8-lane gathers (several per level) made
+//   RF100 depth 8 1.4x slower than the scalar walk, and a vector top + scalar rest 1.35x slower;
+//   deeper trees keep the scalar walk.
+// kVecMaxFeatures = 256: the transposed block lives on the stack, 8 rows x 256 x 4 bytes = 8 KB;
+//   wider ensembles keep the scalar walk.
+// A single row keeps the scalar walk (trees as lanes): a tree's nodes as lanes, the row's
+//   features fetched with gathers or with permutes, measured 1.8x and 1.25x slower on GBM100.
+constexpr uint32_t kVecMaxDepth = 3;
 constexpr size_t kVecMaxFeatures = 256;
-constexpr uint32_t kVecAllNodesLevels = 3;
-constexpr uint32_t kVecRowMaxDepth = 5;
 
 #if KILN_TREES_AVX2
 #if defined(__clang__)
@@ -456,23 +456,19 @@ constexpr uint32_t kVecRowMaxDepth = 5;
 
 #define KILN_VEC_INLINE inline __attribute__((always_inline))
 
-// All-ones in the lanes whose value goes left: the rule's compare, then NaN by the node's flag.
-template <class Rule>
-KILN_VEC_INLINE __m256 VecLeft(__m256 x, __m256 thr, __m256 nan_left) {
-  constexpr int kPred = Rule::kLessThan ? _CMP_LT_OQ : _CMP_LE_OQ;  // ordered: NaN compares false
-  __m256 left = _mm256_cmp_ps(x, thr, kPred);
-  if constexpr (Rule::kHasMissing) left = _mm256_or_ps(left, _mm256_and_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), nan_left));
-  return left;
-}
-
-// Node k's test for the 8 rows of a transposed block.
+// Node k's test for the 8 rows of a transposed block: all-ones in the lanes that go left (the
+// rule's ordered compare, false for NaN, then NaN by the node's flag).
 template <class Rule>
 KILN_VEC_INLINE __m256 VecNodeLeft(const float* xt, const float* thr, const int32_t* feature, const int32_t* nan_left,
                                    uint32_t k) {
+  constexpr int kPred = Rule::kLessThan ? _CMP_LT_OQ : _CMP_LE_OQ;
   const __m256 x = _mm256_load_ps(xt + size_t{8} * static_cast<uint32_t>(feature[k]));
-  __m256 nl = _mm256_setzero_ps();
-  if constexpr (Rule::kHasMissing) nl = _mm256_castsi256_ps(_mm256_set1_epi32(nan_left[k]));
-  return VecLeft<Rule>(x, _mm256_broadcast_ss(thr + k), nl);
+  __m256 left = _mm256_cmp_ps(x, _mm256_broadcast_ss(thr + k), kPred);
+  if constexpr (Rule::kHasMissing) {
+    const __m256 nl = _mm256_castsi256_ps(_mm256_set1_epi32(nan_left[k]));
+    left = _mm256_or_ps(left, _mm256_and_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), nl));
+  }
+  return left;
 }
 
 // The child of node idx: 2 idx + 1 on the left (left = all ones = -1), 2 idx + 2 on the right.
@@ -480,47 +476,26 @@ KILN_VEC_INLINE __m256i VecChild(__m256i idx, __m256 left) {
   return _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(idx, idx), _mm256_set1_epi32(2)), _mm256_castps_si256(left));
 }
 
-// Levels from..depth-1 by gathers: idx holds each lane's node in its tree, whose arrays start at
-// base (the lane's offset from thr, feature, nan_left); x_index maps a lane's feature to its
-// value's index in x (the row's features or the transposed block).
-template <class Rule, class XIndex>
-KILN_VEC_INLINE __m256i VecGatherLevels(__m256i idx, __m256i base, uint32_t from, uint32_t depth, const float* x,
-                                        const float* thr, const int32_t* feature, const int32_t* nan_left,
-                                        XIndex x_index) {
-  for (uint32_t level = from; level < depth; ++level) {
-    const __m256i at = _mm256_add_epi32(base, idx);
-    const __m256i f = _mm256_i32gather_epi32(feature, at, 4);
-    const __m256 th = _mm256_i32gather_ps(thr, at, 4);
-    const __m256 v = _mm256_i32gather_ps(x, x_index(f), 4);
-    __m256 nl = _mm256_setzero_ps();
-    if constexpr (Rule::kHasMissing) nl = _mm256_castsi256_ps(_mm256_i32gather_epi32(nan_left, at, 4));
-    idx = VecChild(idx, VecLeft<Rule>(v, th, nl));
-  }
-  return idx;
-}
-
 template <class Rule, class Agg>
 struct CompleteWalkAvx2 {
-  static_assert(std::is_same_v<typename Rule::Value, float>, "the AVX2 walks compare in float32");
+  static_assert(std::is_same_v<typename Rule::Value, float>, "the AVX2 walk compares in float32");
   static_assert(kTreeBlockRows == 8, "one 256-bit vector holds a block's 8 rows");
 
   // The leaf slots (0 .. 2^D - 1) of tree t for the 8 rows of the transposed block xt.
   static KILN_VEC_INLINE __m256i Slots(const TreeEnsemble& e, const float* xt, size_t t) {
     const uint32_t depth = e.complete_depth;
-    const uint32_t top = depth < kVecAllNodesLevels ? depth : kVecAllNodesLevels;
     const size_t vs = e.vec_stride;
     const float* thr = e.vec_thr.data() + t * vs;
     const int32_t* feature = e.vec_feature.data() + t * vs;
     const int32_t* nan_left = e.vec_nan_left.data() + t * vs;
-    // Levels 0 .. top-1: every node tested; a lane's path picks its own result with blends
-    // (blendv takes its second operand where the mask is set: the left child).
+    // blendv takes its second operand where the mask is set: the left child's result.
     const __m256 l0 = VecNodeLeft<Rule>(xt, thr, feature, nan_left, 0);
     __m256i idx = VecChild(_mm256_setzero_si256(), l0);
-    if (top >= 2) {
+    if (depth >= 2) {
       const __m256 n1 = VecNodeLeft<Rule>(xt, thr, feature, nan_left, 1);
       const __m256 n2 = VecNodeLeft<Rule>(xt, thr, feature, nan_left, 2);
       idx = VecChild(idx, _mm256_blendv_ps(n2, n1, l0));
-      if (top >= 3) {
+      if (depth >= 3) {
         const __m256 a = _mm256_blendv_ps(VecNodeLeft<Rule>(xt, thr, feature, nan_left, 4),
                                           VecNodeLeft<Rule>(xt, thr, feature, nan_left, 3), n1);
         const __m256 b = _mm256_blendv_ps(VecNodeLeft<Rule>(xt, thr, feature, nan_left, 6),
@@ -528,9 +503,6 @@ struct CompleteWalkAvx2 {
         idx = VecChild(idx, _mm256_blendv_ps(b, a, l0));
       }
     }
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    idx = VecGatherLevels<Rule>(idx, _mm256_setzero_si256(), top, depth, xt, thr, feature, nan_left,
-                                [lane](__m256i f) { return _mm256_add_epi32(_mm256_slli_epi32(f, 3), lane); });
     return _mm256_sub_epi32(idx, _mm256_set1_epi32(static_cast<int>((uint32_t{1} << depth) - 1)));
   }
 
@@ -546,32 +518,18 @@ struct CompleteWalkAvx2 {
     const size_t n_trees = e.roots.size();
     if constexpr (std::is_same_v<Agg, BoostAgg>) {
       if (!e.vec_leaf.empty()) {
-        // One raw score: the 8 rows' sums stay in two vectors, init + v_1 + ... in tree order as
-        // BoostAgg adds them. Trees of depth <= 3 pick their (at most 8) leaf values with two
-        // dword permutes from the split table (low halves, then high halves); deeper ones gather.
-        // Lanes of sum_a are rows 0, 1, 4, 5 and of sum_b rows 2, 3, 6, 7 (unpack order).
+        // One raw score: the 8 rows' sums stay in two vectors, init + v_1 + ... + v_T as BoostAgg
+        // adds them. A tree's (at most 8) leaf values are split into low and high dwords
+        // (BuildVec), each picked per row with one permute; unpacking them gives rows 0, 1, 4, 5
+        // in sum_a and 2, 3, 6, 7 in sum_b.
         __m256d sum_a = _mm256_set1_pd(e.init[0]), sum_b = sum_a;
-        const size_t nl = size_t{1} << e.complete_depth;
         for (size_t t = 0; t < n_trees; ++t) {
           const __m256i slot = Slots(e, xt, t);
-          if (e.complete_depth <= 3) {
-            const int32_t* split = reinterpret_cast<const int32_t*>(e.vec_leaf.data() + t * 8);
-            const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(split)), slot);
-            const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(split + 8)), slot);
-            sum_a = _mm256_add_pd(sum_a, _mm256_castsi256_pd(_mm256_unpacklo_epi32(lo, hi)));
-            sum_b = _mm256_add_pd(sum_b, _mm256_castsi256_pd(_mm256_unpackhi_epi32(lo, hi)));
-          } else {
-            const double* lv = e.vec_leaf.data() + t * nl;
-            // The masked form: GCC warns that the plain one's undefined source is uninitialised.
-            const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
-            const __m256d v_lo =
-                _mm256_mask_i32gather_pd(_mm256_setzero_pd(), lv, _mm256_castsi256_si128(slot), all, 8);
-            const __m256d v_hi =
-                _mm256_mask_i32gather_pd(_mm256_setzero_pd(), lv, _mm256_extracti128_si256(slot, 1), all, 8);
-            // Into the same lane order as the permute path.
-            sum_a = _mm256_add_pd(sum_a, _mm256_permute2f128_pd(v_lo, v_hi, 0x20));  // rows 0 1 | 4 5
-            sum_b = _mm256_add_pd(sum_b, _mm256_permute2f128_pd(v_lo, v_hi, 0x31));  // rows 2 3 | 6 7
-          }
+          const __m256i* split = reinterpret_cast<const __m256i*>(e.vec_leaf.data() + t * 8);
+          const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split), slot);
+          const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split + 1), slot);
+          sum_a = _mm256_add_pd(sum_a, _mm256_castsi256_pd(_mm256_unpacklo_epi32(lo, hi)));
+          sum_b = _mm256_add_pd(sum_b, _mm256_castsi256_pd(_mm256_unpackhi_epi32(lo, hi)));
         }
         alignas(32) double a[4], b[4];
         _mm256_store_pd(a, sum_a);
@@ -592,51 +550,7 @@ struct CompleteWalkAvx2 {
     for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
   }
 
-  static void Row(const TreeEnsemble& e, const float* x, double* acc) {
-    const uint32_t depth = e.complete_depth;
-    const uint32_t inner = (uint32_t{1} << depth) - 1;
-    const size_t vs = e.vec_stride;
-    const size_t n_trees = e.roots.size();
-    Agg::Start(e, acc);
-    if (depth <= kVecRowMaxDepth) {
-      // A tree's nodes are the lanes: bit k of `bits` is set when the row goes left at node k.
-      for (size_t t = 0; t < n_trees; ++t) {
-        const float* thr = e.vec_thr.data() + t * vs;
-        const int32_t* feature = e.vec_feature.data() + t * vs;
-        const int32_t* nan_left = e.vec_nan_left.data() + t * vs;
-        uint32_t bits = 0;
-        for (size_t c = 0; c < vs; c += 8) {
-          const __m256i f = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(feature + c));
-          __m256 nl = _mm256_setzero_ps();
-          if constexpr (Rule::kHasMissing) nl = _mm256_loadu_ps(reinterpret_cast<const float*>(nan_left + c));
-          const __m256 left = VecLeft<Rule>(_mm256_i32gather_ps(x, f, 4), _mm256_loadu_ps(thr + c), nl);
-          bits |= static_cast<uint32_t>(_mm256_movemask_ps(left)) << c;
-        }
-        uint32_t k = 0;
-        for (uint32_t level = 0; level < depth; ++level) k = 2 * k + 2 - ((bits >> k) & 1u);
-        Agg::Add(e, t, e.complete_leaves[t * (inner + 1) + (k - inner)], acc);
-      }
-    } else {
-      // 8 trees are the lanes (the last group repeats its first tree in the unused lanes).
-      constexpr size_t B = kTreeBlockRows;
-      alignas(32) uint32_t at[B];
-      for (size_t t0 = 0; t0 < n_trees; t0 += B) {
-        const size_t lanes = n_trees - t0 < B ? n_trees - t0 : B;
-        alignas(32) int32_t base[B];
-        for (size_t l = 0; l < B; ++l) base[l] = static_cast<int32_t>((l < lanes ? l : 0) * vs);
-        const __m256i b = _mm256_load_si256(reinterpret_cast<const __m256i*>(base));
-        const size_t off = t0 * vs;
-        const __m256i idx =
-            VecGatherLevels<Rule>(_mm256_setzero_si256(), b, 0, depth, x, e.vec_thr.data() + off,
-                                  e.vec_feature.data() + off, e.vec_nan_left.data() + off, [](__m256i f) { return f; });
-        _mm256_store_si256(reinterpret_cast<__m256i*>(at), idx);
-        for (size_t l = 0; l < lanes; ++l) {
-          Agg::Add(e, t0 + l, e.complete_leaves[(t0 + l) * (inner + 1) + (at[l] - inner)], acc);
-        }
-      }
-    }
-    Agg::Finish(e, acc);
-  }
+  static void Row(const TreeEnsemble& e, const float* x, double* acc) { ScoreRowComplete<Rule, Agg>(e, x, acc); }
 };
 
 #undef KILN_VEC_INLINE
@@ -650,7 +564,7 @@ struct CompleteWalkAvx2 {
 #endif
 #endif  // KILN_TREES_AVX2
 
-// The complete layout as vector arrays, when the AVX2 walks apply (else e.isa stays kScalar).
+// The complete layout as vector arrays, when the AVX2 walk applies (else e.isa stays kScalar).
 void BuildVec(TreeEnsemble& e, TreeIsa isa) {
   e.isa = TreeIsa::kScalar;
   e.vec_stride = 0;
@@ -658,9 +572,12 @@ void BuildVec(TreeEnsemble& e, TreeIsa isa) {
   e.vec_feature.clear();
   e.vec_nan_left.clear();
   e.vec_leaf.clear();
-  if (isa != TreeIsa::kAvx2 || e.float64 || e.complete_depth == 0 || e.n_features > kVecMaxFeatures) return;
+  if (isa != TreeIsa::kAvx2 || e.float64 || e.complete_depth == 0 || e.complete_depth > kVecMaxDepth ||
+      e.n_features > kVecMaxFeatures) {
+    return;
+  }
   const size_t inner = (size_t{1} << e.complete_depth) - 1;
-  const size_t vs = (inner + 7) / 8 * 8;
+  const size_t vs = 8;  // >= 2^kVecMaxDepth - 1
   const size_t n_trees = e.roots.size();
   e.vec_thr.assign(n_trees * vs, std::numeric_limits<float>::infinity());
   e.vec_feature.assign(n_trees * vs, 0);
@@ -674,23 +591,18 @@ void BuildVec(TreeEnsemble& e, TreeIsa isa) {
     }
   }
   if (e.boost && e.n_targets == 1) {
-    // Depth <= 3: per tree the low dwords of its 8 leaf values, then the high dwords (a leaf
-    // table padded to 8 with its last value); deeper: the 2^D values.
+    // Per tree 8 doubles' worth: the low dwords of leaf values 0..7, then their high dwords
+    // (leaves past 2^D - 1 repeat the last; never picked).
     const size_t nl = inner + 1;
-    const size_t per_tree = nl <= 8 ? 8 : nl;
-    e.vec_leaf.assign(n_trees * per_tree, 0.0);
+    e.vec_leaf.assign(n_trees * 8, 0.0);
     for (size_t t = 0; t < n_trees; ++t) {
-      double* out = e.vec_leaf.data() + t * per_tree;
-      for (size_t j = 0; j < per_tree; ++j) {
+      char* out = reinterpret_cast<char*>(e.vec_leaf.data() + t * 8);
+      for (size_t j = 0; j < 8; ++j) {
         const double v = e.leaf_values[e.complete_leaves[t * nl + (j < nl ? j : nl - 1)]];
-        if (nl <= 8) {
-          uint32_t w[2];
-          std::memcpy(w, &v, sizeof v);
-          std::memcpy(reinterpret_cast<char*>(out) + 4 * j, &w[0], 4);
-          std::memcpy(reinterpret_cast<char*>(out) + 32 + 4 * j, &w[1], 4);
-        } else {
-          out[j] = v;
-        }
+        uint32_t w[2];
+        std::memcpy(w, &v, sizeof v);
+        std::memcpy(out + 4 * j, &w[0], 4);
+        std::memcpy(out + 32 + 4 * j, &w[1], 4);
       }
     }
   }

@@ -67,7 +67,7 @@ float ThresholdToFloatUp(double t);
 // The instruction set a tree ensemble's kernels were picked for (once, at load).
 enum class TreeIsa : uint8_t {
   kScalar,  // the x86-64-v2 baseline or another architecture: scalar lanes
-  kAvx2,    // x86-64 with AVX2: the complete layout's float32 walks in 256-bit vectors
+  kAvx2,    // x86-64 with AVX2: blocks of shallow complete float32 trees in 256-bit vectors
 };
 // The best the CPU running this process offers (kScalar off x86-64).
 TreeIsa BestTreeIsa();
@@ -106,15 +106,15 @@ struct TreeEnsemble {
   std::vector<CompleteNodeT<float>> complete_nodes;    // float32 kinds
   std::vector<CompleteNodeT<double>> complete_nodes_d;  // float64 kinds
   std::vector<uint32_t> complete_leaves;                // leaf_values offsets
-  // The complete layout again as arrays for vector loads (TreeIsa::kAvx2, float32 kinds only):
-  // tree t's node k at t * vec_stride + k, vec_stride = 2^D - 1 rounded up to a multiple of 8;
-  // the slots past 2^D - 1 compare against +inf on feature 0. vec_nan_left: ~0 when NaN goes left.
+  // The complete layout again as arrays for vector loads, when the AVX2 walk applies (isa is
+  // kAvx2: float32 kinds, depth <= 3): tree t's node k at t * vec_stride + k (vec_stride 8, the
+  // last slot unused); vec_nan_left is ~0 when NaN goes left.
   TreeIsa isa = TreeIsa::kScalar;
   uint32_t vec_stride = 0;
   std::vector<float> vec_thr;
   std::vector<int32_t> vec_feature;
   std::vector<int32_t> vec_nan_left;
-  // Boost with one raw score: per tree its leaf values for vector sums (trees.cc BuildVec).
+  // Boost with one raw score: per tree its 8 leaf values, split in dwords (trees.cc BuildVec).
   std::vector<double> vec_leaf;
   std::vector<Node> nodes;
   std::vector<NodeD> nodes_d;        // float64 kinds (and staging while parsing)
