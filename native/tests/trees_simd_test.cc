@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -270,6 +271,22 @@ TEST(TreeSimd, MatchesScalarAndReferenceOnRandomEnsembles) {
   if (avx2) {
     EXPECT_EQ(vector_models, 5u * 3u * 3u);
   }
+}
+
+// KILN_TREE_ISA=scalar forces the scalar walk for loads without SetTreeIsa (how the Node tests
+// run the fallback path); SetTreeIsa(kAvx2) never picks AVX2 on a CPU without it.
+TEST(TreeSimd, EnvironmentForcesScalar) {
+  std::vector<double> thresholds;
+  std::mt19937_64 rng(7);
+  const Json j = ToJson(Random(rng, true, false, 1, 3, 10, 4, thresholds));
+  TreeEnsemble e;
+  ASSERT_EQ(setenv("KILN_TREE_ISA", "scalar", 1), 0);
+  ParseTreeEnsemble(JVal(j, "estimator"), e);
+  EXPECT_EQ(e.isa, TreeIsa::kScalar);
+  ASSERT_EQ(unsetenv("KILN_TREE_ISA"), 0);
+  ParseTreeEnsemble(JVal(j, "estimator"), e);
+  EXPECT_EQ(e.isa, BestTreeIsa());
+  EXPECT_EQ(Parse(j, TreeIsa::kAvx2).isa, BestTreeIsa());
 }
 
 // A NaN in one row of a block routes by each node's flag in every lane; the other rows of the
