@@ -437,8 +437,9 @@ void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, d
 //   deeper trees keep the scalar walk.
 // kVecMaxFeatures = 256: the transposed block lives on the stack, 8 rows x 256 x 4 bytes = 8 KB;
 //   wider ensembles keep the scalar walk.
-// A single row keeps the scalar walk (trees as lanes): a tree's nodes as lanes, the row's
-//   features fetched with gathers or with permutes, measured 1.8x and 1.25x slower on GBM100.
+// A single row keeps the scalar walk (trees as lanes). Tried on GBM100: a tree's nodes as lanes
+//   with the row's features fetched by gathers (1.8x slower) or by permutes (1.25x slower), and
+//   8 trees' nodes as lanes with permutes (no faster).
 constexpr uint32_t kVecMaxDepth = 3;
 constexpr size_t kVecMaxFeatures = 256;
 
