@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "head.h"
@@ -63,6 +64,18 @@ float ThresholdToFloat(double t);
 // The smallest float >= t: `x_f < ThresholdToFloatUp(t)` is `(double)x_f < t`.
 float ThresholdToFloatUp(double t);
 
+// The instruction set a tree ensemble's kernels were picked for (once, at load).
+enum class TreeIsa : uint8_t {
+  kScalar,  // the x86-64-v2 baseline or another architecture: scalar lanes
+  kAvx2,    // x86-64 with AVX2: blocks of shallow complete float32 trees in 256-bit vectors
+};
+// The best the CPU running this process offers (kScalar off x86-64).
+TreeIsa BestTreeIsa();
+// The instruction set loads use from now on: `isa` (clamped to BestTreeIsa()), or BestTreeIsa()
+// for nullopt. For tests and for comparing kernels; the environment variable KILN_TREE_ISA=scalar
+// forces the scalar kernels in the same way. Models already loaded keep theirs.
+void SetTreeIsa(std::optional<TreeIsa> isa);
+
 struct TreeEnsemble;
 // Scores rows 0 .. m-1 (m <= kTreeBlockRows) of a prepared block into acc (m x n_targets): row r's
 // estimator features at x + r * stride, as float for float32 kinds and double for float64 ones.
@@ -93,6 +106,16 @@ struct TreeEnsemble {
   std::vector<CompleteNodeT<float>> complete_nodes;    // float32 kinds
   std::vector<CompleteNodeT<double>> complete_nodes_d;  // float64 kinds
   std::vector<uint32_t> complete_leaves;                // leaf_values offsets
+  // The complete layout again as arrays for vector loads, when the AVX2 walk applies (isa is
+  // kAvx2: float32 kinds, depth <= 3): tree t's node k at t * vec_stride + k (vec_stride 8, the
+  // last slot unused); vec_nan_left is ~0 when NaN goes left.
+  TreeIsa isa = TreeIsa::kScalar;
+  uint32_t vec_stride = 0;
+  std::vector<float> vec_thr;
+  std::vector<int32_t> vec_feature;
+  std::vector<int32_t> vec_nan_left;
+  // Boost with one raw score: per tree its 8 leaf values, split in dwords (trees.cc BuildVec).
+  std::vector<double> vec_leaf;
   std::vector<Node> nodes;
   std::vector<NodeD> nodes_d;        // float64 kinds (and staging while parsing)
   std::vector<CatSplit> cat_splits;
