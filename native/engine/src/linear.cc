@@ -215,7 +215,7 @@ KILN_INLINE void StoreRows(const Lanes* col, size_t c, size_t m, double* out) {
 // label, then the two probabilities, then the decision value. The G blocks' links are computed
 // side by side, so their dependency chains overlap.
 template <size_t G>
-KILN_INLINE void WriteBinaryRows(const RawHead& h, const Lanes* x, size_t m, double* out, size_t width) {
+KILN_INLINE void WriteBinaryRows(const RawHead& h, const Lanes* x, size_t m, double* out) {
   Lanes col[G][L];
   size_t c = 0;
   for (size_t g = 0; g < G; ++g) {
@@ -245,7 +245,6 @@ KILN_INLINE void WriteBinaryRows(const RawHead& h, const Lanes* x, size_t m, dou
     for (size_t g = 0; g < G; ++g) col[g][c] = x[g];
     ++c;
   }
-  (void)width;  // == c
   for (size_t g = 0; g < G; ++g) StoreRows(col[g], c, g + 1 < G ? L : m, out + g * L * c);
 }
 
@@ -299,7 +298,7 @@ KILN_INLINE void WriteRowsT(const RawHead& h, const double* raw, size_t m, doubl
     }
   } else if (h.k == 1) {
     const Lanes x = Load(raw);
-    WriteBinaryRows<1>(h, &x, m, out, width);
+    WriteBinaryRows<1>(h, &x, m, out);
   } else {
     WriteMultiRows(h, raw, m, out, width);
   }
@@ -422,7 +421,7 @@ KILN_INLINE size_t FoldedPredictT(const LinearModel& lm, const FoldedScaler& f, 
         x[g] = Load(raw_g);
       }
       if (all) {
-        WriteBinaryRows<G>(h, x, L, out + r * width, width);
+        WriteBinaryRows<G>(h, x, L, out + r * width);
         r += (G - 1) * L;
         continue;
       }
