@@ -55,6 +55,10 @@ KILN_INLINE Lanes Load(const float* p) {
   return __builtin_convertvector(v, Lanes);
 }
 KILN_INLINE void Store(double* p, Lanes v) { std::memcpy(p, &v, sizeof v); }
+KILN_INLINE void Store(float* p, Lanes v) {  // each lane rounded to float
+  const FloatLanes f = __builtin_convertvector(v, FloatLanes);
+  std::memcpy(p, &f, sizeof f);
+}
 KILN_INLINE Lanes Splat(double x) { return Lanes{x, x, x, x}; }
 KILN_INLINE LaneBits SplatBits(uint64_t b) { return LaneBits{b, b, b, b}; }
 KILN_INLINE LaneBits Bits(Lanes v) {
@@ -112,6 +116,9 @@ KILN_INLINE Lanes Load(const T* p) {
   return r;
 }
 KILN_INLINE void Store(double* p, Lanes v) { std::memcpy(p, v.v, sizeof v.v); }
+KILN_INLINE void Store(float* p, Lanes v) {
+  for (size_t l = 0; l < L; ++l) p[l] = static_cast<float>(v.v[l]);
+}
 KILN_INLINE Lanes Splat(double x) { return Lanes{{x, x, x, x}}; }
 KILN_INLINE LaneBits SplatBits(uint64_t b) { return LaneBits{{b, b, b, b}}; }
 KILN_INLINE LaneBits Bits(Lanes v) {
@@ -468,8 +475,10 @@ KILN_MULTIVERSION void WriteLinearRowsImpl(const RawHead& h, const double* raw, 
   WriteRowsT(h, raw, m, out, width);
 }
 
-template <class T>
-KILN_INLINE bool ScaleRowsT(const T* rows, size_t m, size_t n, const double* mean, const double* scale, double* z) {
+// Z: double (linear), or float (float32 trees: each scaled value rounded once more, as they compare it).
+// kScale false: no scaler, the values are only converted (CastRows).
+template <bool kScale, class T, class Z>
+KILN_INLINE bool ScaleRowsT(const T* rows, size_t m, size_t n, const double* mean, const double* scale, Z* z) {
   // z * 0 is 0 for a finite z and NaN for NaN or +-inf, and a NaN stays in its lane's sum: one
   // check per block instead of a branch per value. (A finite x with z overflowing to inf is sent
   // to the checked path too, which gives the same answer the slow way.)
@@ -478,13 +487,16 @@ KILN_INLINE bool ScaleRowsT(const T* rows, size_t m, size_t n, const double* mea
   for (size_t i = 0; i < m; ++i, rows += n, z += n) {
     size_t j = 0;
     for (; j + L <= n; j += L) {
-      const Lanes v = (Load(rows + j) - Load(mean + j)) / Load(scale + j);
+      Lanes v = Load(rows + j);
+      if constexpr (kScale) v = (v - Load(mean + j)) / Load(scale + j);
       check += v * Lanes{};
       Store(z + j, v);
     }
     for (; j < n; ++j) {
-      z[j] = (static_cast<double>(rows[j]) - mean[j]) / scale[j];
-      check_tail += z[j] * 0.0;
+      double v = static_cast<double>(rows[j]);
+      if constexpr (kScale) v = (v - mean[j]) / scale[j];
+      z[j] = static_cast<Z>(v);
+      check_tail += v * 0.0;
     }
   }
   return ((check[0] + check[1]) + (check[2] + check[3])) + check_tail == 0.0;
@@ -548,12 +560,38 @@ void LinearModel::RawRows(const double* const* x, size_t n_rows, double* raw) co
 
 KILN_MULTIVERSION bool ScaleRows(const double* rows, size_t m, size_t n, const double* mean, const double* scale,
                                  double* z) {
-  return ScaleRowsT(rows, m, n, mean, scale, z);
+  return ScaleRowsT<true>(rows, m, n, mean, scale, z);
 }
 
 KILN_MULTIVERSION bool ScaleRows(const float* rows, size_t m, size_t n, const double* mean, const double* scale,
                                  double* z) {
-  return ScaleRowsT(rows, m, n, mean, scale, z);
+  return ScaleRowsT<true>(rows, m, n, mean, scale, z);
+}
+
+KILN_MULTIVERSION bool ScaleRows(const double* rows, size_t m, size_t n, const double* mean, const double* scale,
+                                 float* z) {
+  return ScaleRowsT<true>(rows, m, n, mean, scale, z);
+}
+
+KILN_MULTIVERSION bool ScaleRows(const float* rows, size_t m, size_t n, const double* mean, const double* scale,
+                                 float* z) {
+  return ScaleRowsT<true>(rows, m, n, mean, scale, z);
+}
+
+KILN_MULTIVERSION bool CastRows(const double* rows, size_t m, size_t n, float* z) {
+  return ScaleRowsT<false>(rows, m, n, nullptr, nullptr, z);
+}
+
+KILN_MULTIVERSION bool CastRows(const float* rows, size_t m, size_t n, float* z) {
+  return ScaleRowsT<false>(rows, m, n, nullptr, nullptr, z);
+}
+
+KILN_MULTIVERSION bool CastRows(const double* rows, size_t m, size_t n, double* z) {
+  return ScaleRowsT<false>(rows, m, n, nullptr, nullptr, z);
+}
+
+KILN_MULTIVERSION bool CastRows(const float* rows, size_t m, size_t n, double* z) {
+  return ScaleRowsT<false>(rows, m, n, nullptr, nullptr, z);
 }
 
 Link ParseLink(const JVal& v) {

@@ -91,6 +91,17 @@ double ExpNonPositive(double x);
 // value is not finite (z is then unspecified: the caller takes the checked path, which reports it).
 bool ScaleRows(const double* rows, size_t m, size_t n, const double* mean, const double* scale, double* z);
 bool ScaleRows(const float* rows, size_t m, size_t n, const double* mean, const double* scale, double* z);
+// The same into float: z[i * n + j] = float((double(rows[i * n + j]) - mean[j]) / scale[j]), the
+// program's two roundings then the cast the float32 trees compare in (bit-identical to casting the
+// program's output). Returns false if any scaled value is not finite, as above.
+bool ScaleRows(const double* rows, size_t m, size_t n, const double* mean, const double* scale, float* z);
+bool ScaleRows(const float* rows, size_t m, size_t n, const double* mean, const double* scale, float* z);
+// No transform: z[i * n + j] = rows[i * n + j] in the type the trees compare in. Returns false if
+// any value is not finite, as above (the caller's checked path reports it or routes the NaN).
+bool CastRows(const double* rows, size_t m, size_t n, float* z);
+bool CastRows(const float* rows, size_t m, size_t n, float* z);
+bool CastRows(const double* rows, size_t m, size_t n, double* z);
+bool CastRows(const float* rows, size_t m, size_t n, double* z);
 
 // Parses the `estimator` object of kind "linear" (LIMIT / SCHEMA / INVALID as the spec says).
 void ParseLinear(const JVal& v, LinearModel& out);

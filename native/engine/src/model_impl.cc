@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <typeinfo>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -61,10 +62,19 @@ void ModelImpl::Freeze() {
     for (uint32_t slot : features_) ok = ok && slot >= div.out && slot < div.out + div.n;
     scaler_ = ok;
   }
-  // Linear on the scaler's outputs, in input order: PredictLinear's one-pass ScaleRows path.
-  scaled_linear_ = scaler_ && mode_ == Mode::kLinear && numeric_inputs_ && features_contiguous_ &&
-                   features_.size() == inputs_.size() && !features_.empty() &&
-                   features_base_ == program_.ops[1].out;
+  // The estimator reads all of the scaler's outputs, in input order: the one-pass ScaleRows paths
+  // of PredictLinear and PredictTrees, straight from the caller's rows.
+  const bool scaled_in_order = scaler_ && numeric_inputs_ && features_contiguous_ &&
+                               features_.size() == inputs_.size() && !features_.empty() &&
+                               features_base_ == program_.ops[1].out;
+  scaled_linear_ = scaled_in_order && mode_ == Mode::kLinear;
+  scaled_trees_ = scaled_in_order && mode_ == Mode::kTrees;
+  // No transform and the trees read every input in order: PredictTrees only converts the rows.
+  direct_trees_ = mode_ == Mode::kTrees && program_.ops.empty() && numeric_inputs_ && features_contiguous_ &&
+                  features_base_ == 0 && features_.size() == inputs_.size() && !features_.empty();
+  // Boosted trees write their rows through the linear head (WriteLinearRows), which reads raw
+  // scores class-major: with several, est_tmp holds kLinearBlockRows rows of them transposed.
+  if (mode_ == Mode::kTrees && trees_.boost && raw_size_ > 1) est_tmp_size_ = kLinearBlockRows * raw_size_;
   folded_ = FoldedScaler{};
   if (scaled_linear_) {
     FoldScaler(linear_, program_.pd.data() + program_.ops[0].p, program_.pd.data() + program_.ops[1].p, folded_);
@@ -271,6 +281,27 @@ inline bool GatherTreeRows(const double* scratch, size_t ns, const uint32_t* fsl
   return any_nan;
 }
 
+// Boosted trees' output rows from a block's row-major raw scores (m x n_targets), through the
+// linear head's vector links, kLinearBlockRows rows at a time: RawHead::Write's layout, with the
+// engine's own exp (ExpNonPositive, within 2 ulp of std::exp, the same bits on every CPU). With
+// one raw score, row-major is class-major and the block is read in place.
+void ModelImpl::WriteBoostRows(const double* acc, size_t m, double* out, double* raw_t) const {
+  constexpr size_t L = kLinearBlockRows;
+  const size_t nt = trees_.n_targets;
+  const size_t width = output_width_;
+  for (size_t i0 = 0; i0 < m; i0 += L) {
+    const size_t mi = m - i0 < L ? m - i0 : L;
+    const double* raw = acc + i0;  // WriteLinearRows reads L lanes: within the block's kTreeBlockRows
+    if (nt != 1) {
+      for (size_t i = 0; i < mi; ++i) {
+        for (size_t q = 0; q < nt; ++q) raw_t[q * L + i] = acc[(i0 + i) * nt + q];
+      }
+      raw = raw_t;
+    }
+    WriteLinearRows(head_, raw, mi, out + i0 * width, width);
+  }
+}
+
 template <class T>
 void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const {
   constexpr size_t B = kTreeBlockRows;
@@ -282,19 +313,42 @@ void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, Workspac
   const size_t width = output_width_;
   double* acc = ws.raw.data();
   const void* x = trees_.float64 ? static_cast<const void*>(ws.xd.data()) : static_cast<const void*>(ws.xf.data());
+  const size_t n_in = inputs_.size();
+  const double* mean = scaled_trees_ ? program_.pd.data() + program_.ops[0].p : nullptr;
+  const double* scale = scaled_trees_ ? program_.pd.data() + program_.ops[1].p : nullptr;
   for (size_t r0 = 0; r0 < n_rows; r0 += B) {
+    const size_t want = n_rows - r0 < B ? n_rows - r0 : B;
     std::exception_ptr failure;
-    const size_t m = PrepareRows(rows, r0, n_rows - r0 < B ? n_rows - r0 : B, ws.scratch.data(), failure);
-    const bool any_nan = trees_.float64 ? GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xd.data(), stride)
-                                        : GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xf.data(), stride);
+    size_t m = want;
+    bool any_nan = false;
+    // Without a transform, or with the scaler-only pipeline, the block goes straight from the
+    // caller's rows into the trees' features (one vector pass, the program's roundings); a block
+    // holding a value that is not finite (or scales to one) takes the checked path, which reports
+    // it or routes the NaN.
+    const T* block = rows + r0 * n_in;
+    bool ready = false;
+    if (direct_trees_) {
+      ready = trees_.float64 ? CastRows(block, want, n_in, ws.xd.data()) : CastRows(block, want, n_in, ws.xf.data());
+    } else if (scaled_trees_) {
+      ready = trees_.float64 ? ScaleRows(block, want, n_in, mean, scale, ws.xd.data())
+                             : ScaleRows(block, want, n_in, mean, scale, ws.xf.data());
+    }
+    if (!ready) {
+      m = PrepareRows(rows, r0, want, ws.scratch.data(), failure);
+      any_nan = trees_.float64 ? GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xd.data(), stride)
+                               : GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xf.data(), stride);
+    }
     // NaN routing only matters for blocks that hold a NaN; the plain walk is cheaper.
     trees_.score[any_nan ? 1 : 0](trees_, x, stride, m, acc);
+    if (trees_.boost) {
+      WriteBoostRows(acc, m, out + r0 * width, ws.est_tmp.data());
+      if (failure) std::rethrow_exception(failure);
+      continue;
+    }
     for (size_t i = 0; i < m; ++i) {
       const double* a = acc + i * nt;
       double* o = out + (r0 + i) * width;
-      if (trees_.boost) {
-        head_.Write(a, o);
-      } else if (task_ == Task::kRegression) {
+      if (task_ == Task::kRegression) {
         o[0] = a[0];
       } else {
         o[0] = static_cast<double>(ArgMax(a, nt));
@@ -307,7 +361,9 @@ void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, Workspac
 
 template <class T>
 void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& wsb) const {
-  auto* ws = dynamic_cast<WorkspaceImpl*>(&wsb);
+  // WorkspaceImpl is final: comparing the dynamic type is the whole check, without dynamic_cast's
+  // hierarchy walk (~85 instructions per call, callgrind).
+  auto* ws = typeid(wsb) == typeid(WorkspaceImpl) ? static_cast<WorkspaceImpl*>(&wsb) : nullptr;
   if (ws == nullptr || ws->scratch.size() < kTreeBlockRows * program_.n_slots ||
       ws->feat.size() < kLinearBlockRows * features_.size() ||
       ws->xf.size() < tree_xf_size_ || ws->xd.size() < tree_xd_size_ || ws->raw.size() < kTreeBlockRows * raw_size_ ||

@@ -104,6 +104,7 @@ class ModelImpl final : public Model {
   void ScaleRow(double* s) const;
   template <class T>
   void PredictLinear(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
+  void WriteBoostRows(const double* acc, size_t m, double* out, double* raw_t) const;
   template <class T>
   void PredictTrees(const T* rows, size_t n_rows, double* out, WorkspaceImpl& ws) const;
   template <class T>
@@ -119,6 +120,8 @@ class ModelImpl final : public Model {
   size_t tree_xf_size_ = 0;  // Workspace xf / xd: a block of rows' features (float32 / float64 trees)
   size_t tree_xd_size_ = 0;
   bool scaled_linear_ = false;          // ... and a linear estimator reads all of its outputs in order
+  bool scaled_trees_ = false;           // ... and a tree ensemble does
+  bool direct_trees_ = false;           // no transform; a tree ensemble reads every input in order
   FoldedScaler folded_;                 // that scaler folded into the coefficients, when in bounds
 };
 
