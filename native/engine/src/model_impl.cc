@@ -43,7 +43,8 @@ void ModelImpl::Freeze() {
     raw_size_ = trees_.n_targets;
   }
   if (raw_size_ == 0) raw_size_ = 1;
-  const size_t tree_x = mode_ == Mode::kTrees ? kTreeBlockRows * (features_.empty() ? 1 : features_.size()) : 0;
+  raw_rows_ = mode_ == Mode::kTrees ? kTreeTileRows : kTreeBlockRows;
+  const size_t tree_x = mode_ == Mode::kTrees ? kTreeTileRows * (features_.empty() ? 1 : features_.size()) : 0;
   tree_xf_size_ = trees_.float64 ? 0 : tree_x;
   tree_xd_size_ = trees_.float64 ? tree_x : 0;
   // The common "standard scaler over every input" program, run by ScaleRow: ops kSub then kDiv,
@@ -83,11 +84,11 @@ std::unique_ptr<Workspace> ModelImpl::NewWorkspace() const {
   // Rows are prepared a block at a time (kTreeBlockRows >= kLinearBlockRows).
   ws->scratch.assign(kTreeBlockRows * program_.n_slots, 0.0);
   ws->feat.assign(kLinearBlockRows * features_.size(), 0.0);
-  // Trees score a block of rows at once: features (float32 or float64, as the trees compare)
-  // and scores for kTreeBlockRows rows.
+  // Trees score a tile of rows at once: features (float32 or float64, as the trees compare)
+  // and scores for kTreeTileRows rows.
   ws->xf.assign(tree_xf_size_, 0.0f);
   ws->xd.assign(tree_xd_size_, 0.0);
-  ws->raw.assign(kTreeBlockRows * raw_size_, 0.0);
+  ws->raw.assign(raw_rows_ * raw_size_, 0.0);
   ws->est_tmp.assign(est_tmp_size_, 0.0);
   return ws;
 }
@@ -282,12 +283,21 @@ void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, Workspac
   const size_t width = output_width_;
   double* acc = ws.raw.data();
   const void* x = trees_.float64 ? static_cast<const void*>(ws.xd.data()) : static_cast<const void*>(ws.xf.data());
-  for (size_t r0 = 0; r0 < n_rows; r0 += B) {
+  for (size_t r0 = 0; r0 < n_rows; r0 += kTreeTileRows) {
+    // A tile is prepared a block at a time (the scratch holds one block), up to a bad row.
     std::exception_ptr failure;
-    const size_t m = PrepareRows(rows, r0, n_rows - r0 < B ? n_rows - r0 : B, ws.scratch.data(), failure);
-    const bool any_nan = trees_.float64 ? GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xd.data(), stride)
-                                        : GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xf.data(), stride);
-    // NaN routing only matters for blocks that hold a NaN; the plain walk is cheaper.
+    const size_t tile = n_rows - r0 < kTreeTileRows ? n_rows - r0 : kTreeTileRows;
+    size_t m = 0;
+    bool any_nan = false;
+    while (m < tile && !failure) {
+      const size_t want = tile - m < B ? tile - m : B;
+      const size_t got = PrepareRows(rows, r0 + m, want, ws.scratch.data(), failure);
+      any_nan |= trees_.float64
+                     ? GatherTreeRows(ws.scratch.data(), ns, fslots, nf, got, ws.xd.data() + m * stride, stride)
+                     : GatherTreeRows(ws.scratch.data(), ns, fslots, nf, got, ws.xf.data() + m * stride, stride);
+      m += got;
+    }
+    // NaN routing only matters for tiles that hold a NaN; the plain walk is cheaper.
     trees_.score[any_nan ? 1 : 0](trees_, x, stride, m, acc);
     for (size_t i = 0; i < m; ++i) {
       const double* a = acc + i * nt;
@@ -310,7 +320,7 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
   auto* ws = dynamic_cast<WorkspaceImpl*>(&wsb);
   if (ws == nullptr || ws->scratch.size() < kTreeBlockRows * program_.n_slots ||
       ws->feat.size() < kLinearBlockRows * features_.size() ||
-      ws->xf.size() < tree_xf_size_ || ws->xd.size() < tree_xd_size_ || ws->raw.size() < kTreeBlockRows * raw_size_ ||
+      ws->xf.size() < tree_xf_size_ || ws->xd.size() < tree_xd_size_ || ws->raw.size() < raw_rows_ * raw_size_ ||
       ws->est_tmp.size() < est_tmp_size_) {
     throw Error(ErrorCode::kInputShape, "the workspace was not made by this model's NewWorkspace()");
   }

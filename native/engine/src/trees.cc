@@ -233,6 +233,36 @@ void ScoreBlock(const TreeEnsemble& e, const typename Rule::Value* x, size_t str
   for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
 }
 
+// Scores of `blocks` full blocks (blocks * kTreeBlockRows <= kTreeTileRows rows, row r's features
+// at x + r * stride) into acc: tree after tree, each tree walked by every block of the tile before
+// the next, so its nodes come from L1 after the first block (ScoreBlock fetches every tree's nodes
+// again for each block). Each row still adds its trees in tree order: the sums equal ScoreBlock's.
+template <class Rule, class Agg>
+void ScoreTile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t B = kTreeBlockRows;
+  const size_t nt = e.n_targets;
+  const size_t rows = blocks * B;
+  const NodeT<T>* nodes = NodesOf<T>(e);
+  const T* xs[kTreeTileRows];
+  for (size_t r = 0; r < rows; ++r) {
+    xs[r] = x + r * stride;
+    Agg::Start(e, acc + r * nt);
+  }
+  uint32_t at[B];
+  const size_t n_trees = e.roots.size();
+  for (size_t t = 0; t < n_trees; ++t) {
+    const uint32_t root = e.roots[t];
+    const uint32_t depth = e.depths[t];
+    for (size_t b = 0; b < rows; b += B) {
+      for (size_t r = 0; r < B; ++r) at[r] = root;
+      Walk<Rule>(e, depth, xs + b, at);
+      for (size_t r = 0; r < B; ++r) Agg::Add(e, t, nodes[at[r]].aux, acc + (b + r) * nt);
+    }
+  }
+  for (size_t r = 0; r < rows; ++r) Agg::Finish(e, acc + r * nt);
+}
+
 // Scores of one row into acc (n_targets): the lanes are kTreeBlockRows consecutive trees; their
 // leaves are then added in tree order.
 template <class Rule, class Agg>
@@ -390,16 +420,36 @@ void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
   }
 }
 
-// Walks: how a full block (Block) and a single row (Row) go through the trees.
+// Walks: how a tile of full blocks (Tile), a full block (Block) and a single row (Row) go
+// through the trees.
 template <class Rule, class Agg>
 struct NodeWalk {
+  static void Tile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
+    if (blocks == 1) {
+      ScoreBlock<Rule, Agg>(e, x, stride, acc);
+    } else {
+      ScoreTile<Rule, Agg>(e, x, stride, blocks, acc);
+    }
+  }
   static void Block(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
     ScoreBlock<Rule, Agg>(e, x, stride, acc);
   }
   static void Row(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) { ScoreRow<Rule, Agg>(e, x, acc); }
 };
+// Block after block: walks whose layouts stay small (shallow complete trees) or whose blocks carry
+// per-block setup (the AVX2 walk's transposed rows).
+template <class Rule, class Walker>
+void TileByBlocks(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
+  for (size_t b = 0; b < blocks; ++b) {
+    Walker::Block(e, x + b * kTreeBlockRows * stride, stride, acc + b * kTreeBlockRows * e.n_targets);
+  }
+}
+
 template <class Rule, class Agg>
 struct CompleteWalk {
+  static void Tile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
+    TileByBlocks<Rule, CompleteWalk>(e, x, stride, blocks, acc);
+  }
   static void Block(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
     ScoreBlockComplete<Rule, Agg>(e, x, stride, acc);
   }
@@ -408,16 +458,16 @@ struct CompleteWalk {
   }
 };
 
-// A full block walks the rows as lanes; the last rows of a batch, or a single row, go one row
-// at a time with trees as lanes.
+// The full blocks of a tile walk the rows as lanes; the last rows of a batch (m not a multiple of
+// kTreeBlockRows), or a single row, go one row at a time with trees as lanes.
 template <class Rule, class Agg, template <class, class> class Walker>
 void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
   using T = typename Rule::Value;
   const T* x = static_cast<const T*>(xv);
-  if (m == kTreeBlockRows) {
-    Walker<Rule, Agg>::Block(e, x, stride, acc);
-  } else {
-    for (size_t i = 0; i < m; ++i) Walker<Rule, Agg>::Row(e, x + i * stride, acc + i * e.n_targets);
+  const size_t blocks = m / kTreeBlockRows;
+  if (blocks > 0) Walker<Rule, Agg>::Tile(e, x, stride, blocks, acc);
+  for (size_t i = blocks * kTreeBlockRows; i < m; ++i) {
+    Walker<Rule, Agg>::Row(e, x + i * stride, acc + i * e.n_targets);
   }
 }
 
@@ -505,6 +555,10 @@ struct CompleteWalkAvx2 {
       }
     }
     return _mm256_sub_epi32(idx, _mm256_set1_epi32(static_cast<int>((uint32_t{1} << depth) - 1)));
+  }
+
+  static void Tile(const TreeEnsemble& e, const float* x, size_t stride, size_t blocks, double* acc) {
+    TileByBlocks<Rule, CompleteWalkAvx2>(e, x, stride, blocks, acc);
   }
 
   static void Block(const TreeEnsemble& e, const float* x, size_t stride, double* acc) {

@@ -77,7 +77,7 @@ TreeIsa BestTreeIsa();
 void SetTreeIsa(std::optional<TreeIsa> isa);
 
 struct TreeEnsemble;
-// Scores rows 0 .. m-1 (m <= kTreeBlockRows) of a prepared block into acc (m x n_targets): row r's
+// Scores rows 0 .. m-1 (m <= kTreeTileRows) of a prepared tile into acc (m x n_targets): row r's
 // estimator features at x + r * stride, as float for float32 kinds and double for float64 ones.
 using TreeBlockFn = void (*)(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc);
 
@@ -138,6 +138,16 @@ struct TreeEnsemble {
 // Rows per block. 8 keeps each row's node index in a register-sized array that stays in L1 and
 // gives enough independent loads to cover an L2 hit; 16 measured no faster on RF100/GBM100.
 inline constexpr size_t kTreeBlockRows = 8;
+
+// Rows per tile: batches reach the kernels a tile at a time, and the node walk takes all of a
+// tile's blocks through one tree before the next tree, so a tree's nodes are fetched from memory
+// once per tile (kTreeTileRows / kTreeBlockRows blocks reuse them from L1) instead of once per
+// block. Only ensembles that outgrow the cache gain: 500 trees of depth 10 (6 MB of nodes) or
+// 1,000 trees of 41 float64 nodes; the per-row accumulators stay in tree order, so sums are
+// unchanged. 64 rows: measured against 8/16/32/128 in docs/benchmarks.md ("How the engine walks
+// trees"); the tile's features (64 x n_features) and scores (64 x n_targets) stay in L1/L2.
+inline constexpr size_t kTreeTileRows = 64;
+static_assert(kTreeTileRows % kTreeBlockRows == 0, "a tile is whole blocks");
 
 // Deepest trees given the complete layout: 255 nodes + 256 leaves (2 KB + 1 KB) per float32
 // tree keep RF100 of depth 8 within L2. Deeper trees (leaf-wise boosters) walk `nodes`.
