@@ -161,7 +161,8 @@ inline void Walk(const TreeEnsemble& e, uint32_t depth, const typename Rule::Val
       const uint32_t i = at[l];
       const NodeT<T>& n = nodes[i];
       const int32_t f = n.feature;
-      const T v = x[l][static_cast<uint32_t>(f < 0 ? 0 : f)];  // leaf: any feature, unused
+      // A leaf's feature is INT32_MIN (kLeafFeature): masked, feature 0, read and unused.
+      const T v = x[l][static_cast<uint32_t>(f) & 0x7fffffffu];
       uint32_t left = NumericGoesLeft<Rule>(v, n.thr, n.aux);
       if constexpr (Rule::kHasCat) {
         // Rare enough to branch on. NaN at a categorical node goes by its missing flag, whatever
@@ -172,8 +173,14 @@ inline void Walk(const TreeEnsemble& e, uint32_t depth, const typename Rule::Val
         }
       }
       const uint32_t next = n.right ^ ((n.right ^ (i + 1)) & (0u - left));
-      const uint32_t leaf_mask = static_cast<uint32_t>(f >> 31);  // all ones at a leaf: stay
-      at[l] = next ^ ((next ^ i) & leaf_mask);
+      const uint32_t leaf_mask = static_cast<uint32_t>(f >> 31);  // all ones at a leaf
+      if constexpr (Rule::kHasMissing || Rule::kHasZero || Rule::kHasCat) {
+        // A leaf's aux (its leaf offset) could read as a NaN or zero-band route: stay explicitly.
+        at[l] = next ^ ((next ^ i) & leaf_mask);
+      } else {
+        // A leaf's NaN threshold compares false for every value: it goes right, to itself.
+        at[l] = next;
+      }
       at_leaf &= leaf_mask;
     }
     // Trees of uneven depth (leaf-wise growth: HistGradientBoosting, LightGBM) often end early
@@ -725,8 +732,9 @@ void Finish(TreeEnsemble& e) {
     for (size_t i = 0; i < e.nodes_d.size(); ++i) {
       const NodeD& d = e.nodes_d[i];
       const bool split = d.feature >= 0 && (d.aux & kNodeCategorical) == 0;
-      e.nodes[i] = {split ? (e.less ? ThresholdToFloatUp(d.thr) : ThresholdToFloat(d.thr)) : 0.0f, d.feature, d.right,
-                    d.aux};
+      const float leaf_or_cat = d.feature < 0 ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+      e.nodes[i] = {split ? (e.less ? ThresholdToFloatUp(d.thr) : ThresholdToFloat(d.thr)) : leaf_or_cat, d.feature,
+                    d.right, d.aux};
     }
     std::vector<NodeD>().swap(e.nodes_d);
     e.depths = TreeDepths<float>(e);
@@ -888,9 +896,9 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate, UnknownC
       if (out.leaf_values.size() + width > std::numeric_limits<uint32_t>::max()) {
         tv.Fail(ErrorCode::kModelLimit, "the ensemble has too many leaf values");
       }
-      nd.thr = 0.0;
-      nd.feature = -1;
-      nd.right = 0;
+      nd.thr = std::numeric_limits<double>::quiet_NaN();
+      nd.feature = kLeafFeature;
+      nd.right = idx;
       nd.aux = static_cast<uint32_t>(out.leaf_values.size());
       const Json& e = val.json()[o];
       for (size_t k = 0; k < width; ++k) {

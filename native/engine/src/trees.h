@@ -30,13 +30,17 @@ inline constexpr double kZeroBand = static_cast<double>(1e-35f);
 
 // T: the type the feature value and the threshold are compared in (float32 for sklearn's trees
 // and XGBoost, float64 for HistGradientBoosting and LightGBM).
+// A leaf is its own right child with a NaN threshold and feature kLeafFeature: the plain numeric
+// walk (no NaN, zero-band or categorical routes) then stays on it with no leaf test, every value
+// comparing false against NaN, and reads feature 0 (kLeafFeature masked to 31 bits).
 template <class T>
 struct NodeT {
-  T thr;            // unused in leaves and categorical nodes
-  int32_t feature;  // < 0: leaf
-  uint32_t right;   // absolute index of the right child (left child = this + 1)
+  T thr;            // leaf: NaN; unused in categorical nodes
+  int32_t feature;  // < 0: leaf (kLeafFeature)
+  uint32_t right;   // absolute index of the right child (left child = this + 1); leaf: itself
   uint32_t aux;     // leaf: offset into leaf_values; inner node: kNode* flags
 };
+inline constexpr int32_t kLeafFeature = INT32_MIN;
 using Node = NodeT<float>;
 using NodeD = NodeT<double>;
 static_assert(sizeof(Node) == 16, "Node must stay 16 bytes");
