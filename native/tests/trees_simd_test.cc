@@ -313,11 +313,9 @@ TEST(TreeSimd, NanRoutesByNodeFlagInEveryLane) {
   }
 }
 
-// ---- tiles (kTreeTileRows): a tile's blocks go through each tree before the next tree
+// ---- tiles (TreeEnsemble::tile_rows): a tile's blocks go through each tree before the next tree
 
-constexpr size_t kTile = kiln::internal::kTreeTileRows;
-
-// Scores n rows three ways, all bit-identical to Reference(): tiles of kTreeTileRows rows in one
+// Scores n rows three ways, all bit-identical to Reference(): tiles of tile_rows rows in one
 // call (ScoreTile), blocks of kTreeBlockRows (ScoreBlock), one row per call (ScoreRow).
 template <class T>
 void CheckTiles(const Ensemble& en, const TreeEnsemble& e, std::mt19937_64& rng, const std::vector<double>& thresholds,
@@ -338,6 +336,7 @@ void CheckTiles(const Ensemble& en, const TreeEnsemble& e, std::mt19937_64& rng,
     return any;
   };
   std::vector<double> tile(n * nt), block(n * nt), row(n * nt);
+  const size_t kTile = e.tile_rows;
   for (size_t r0 = 0; r0 < n; r0 += kTile) {
     const size_t m = n - r0 < kTile ? n - r0 : kTile;
     e.score[nan_in(r0, m)](e, x.data() + r0 * nf, nf, m, tile.data() + r0 * nt);
@@ -368,11 +367,15 @@ TEST(TreeTile, TiledWalkMatchesBlocksRowsAndReference) {
     for (bool float64 : {false, true}) {
       for (uint32_t depth : {2u, 9u, 12u}) {
         std::vector<double> thresholds;
-        Ensemble en = Random(rng, c.boost, c.less, c.n_targets, depth, 20 + rng() % 60, 1 + rng() % 40, thresholds);
+        // 3,000 features: tiles of 16 (float32) or 8 (float64) rows; else of kTreeMaxTileRows.
+        const size_t n_features = depth == 9 ? 3000 : 1 + rng() % 40;
+        Ensemble en = Random(rng, c.boost, c.less, c.n_targets, depth, 20 + rng() % 60, n_features, thresholds);
         en.float64 = float64;
         const TreeEnsemble e = Parse(ToJson(en), BestTreeIsa());
         ASSERT_EQ(e.float64, float64);
+        ASSERT_EQ(e.tile_rows, depth != 9 ? kiln::internal::kTreeMaxTileRows : float64 ? 8u : 16u);
         node_walks += e.complete_depth == 0;
+        const size_t kTile = e.tile_rows;
         for (bool with_nan : {false, true}) {
           for (size_t n : {size_t{1}, size_t{8}, size_t{13}, kTile - 1, kTile, kTile + 8, 2 * kTile + 5}) {
             SCOPED_TRACE("boost " + std::to_string(c.boost) + " lt " + std::to_string(c.less) + " targets " +

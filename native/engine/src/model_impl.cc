@@ -43,8 +43,8 @@ void ModelImpl::Freeze() {
     raw_size_ = trees_.n_targets;
   }
   if (raw_size_ == 0) raw_size_ = 1;
-  raw_rows_ = mode_ == Mode::kTrees ? kTreeTileRows : kTreeBlockRows;
-  const size_t tree_x = mode_ == Mode::kTrees ? kTreeTileRows * (features_.empty() ? 1 : features_.size()) : 0;
+  raw_rows_ = mode_ == Mode::kTrees ? trees_.tile_rows : kTreeBlockRows;
+  const size_t tree_x = mode_ == Mode::kTrees ? trees_.tile_rows * (features_.empty() ? 1 : features_.size()) : 0;
   tree_xf_size_ = trees_.float64 ? 0 : tree_x;
   tree_xd_size_ = trees_.float64 ? tree_x : 0;
   // The common "standard scaler over every input" program, run by ScaleRow: ops kSub then kDiv,
@@ -85,7 +85,7 @@ std::unique_ptr<Workspace> ModelImpl::NewWorkspace() const {
   ws->scratch.assign(kTreeBlockRows * program_.n_slots, 0.0);
   ws->feat.assign(kLinearBlockRows * features_.size(), 0.0);
   // Trees score a tile of rows at once: features (float32 or float64, as the trees compare)
-  // and scores for kTreeTileRows rows.
+  // and scores for a tile's rows (TreeEnsemble::tile_rows).
   ws->xf.assign(tree_xf_size_, 0.0f);
   ws->xd.assign(tree_xd_size_, 0.0);
   ws->raw.assign(raw_rows_ * raw_size_, 0.0);
@@ -283,10 +283,11 @@ void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, Workspac
   const size_t width = output_width_;
   double* acc = ws.raw.data();
   const void* x = trees_.float64 ? static_cast<const void*>(ws.xd.data()) : static_cast<const void*>(ws.xf.data());
-  for (size_t r0 = 0; r0 < n_rows; r0 += kTreeTileRows) {
+  const size_t tile_rows = trees_.tile_rows;
+  for (size_t r0 = 0; r0 < n_rows; r0 += tile_rows) {
     // A tile is prepared a block at a time (the scratch holds one block), up to a bad row.
     std::exception_ptr failure;
-    const size_t tile = n_rows - r0 < kTreeTileRows ? n_rows - r0 : kTreeTileRows;
+    const size_t tile = n_rows - r0 < tile_rows ? n_rows - r0 : tile_rows;
     size_t m = 0;
     bool any_nan = false;
     while (m < tile && !failure) {

@@ -240,7 +240,7 @@ void ScoreBlock(const TreeEnsemble& e, const typename Rule::Value* x, size_t str
   for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
 }
 
-// Scores of `blocks` full blocks (blocks * kTreeBlockRows <= kTreeTileRows rows, row r's features
+// Scores of `blocks` full blocks (blocks * kTreeBlockRows <= kTreeMaxTileRows rows, row r's features
 // at x + r * stride) into acc: tree after tree, each tree walked by every block of the tile before
 // the next, so its nodes come from L1 after the first block (ScoreBlock fetches every tree's nodes
 // again for each block). Each row still adds its trees in tree order: the sums equal ScoreBlock's.
@@ -251,7 +251,7 @@ void ScoreTile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stri
   const size_t nt = e.n_targets;
   const size_t rows = blocks * B;
   const NodeT<T>* nodes = NodesOf<T>(e);
-  const T* xs[kTreeTileRows];
+  const T* xs[kTreeMaxTileRows];
   for (size_t r = 0; r < rows; ++r) {
     xs[r] = x + r * stride;
     Agg::Start(e, acc + r * nt);
@@ -721,6 +721,15 @@ void PickKernels(TreeEnsemble& e) {
   }
 }
 
+// Rows per tile: as many as kTreeTileBytes holds of their features (T: float or double).
+template <class T>
+uint32_t TileRows(const TreeEnsemble& e) {
+  const size_t row_bytes = (e.n_features == 0 ? 1 : e.n_features) * sizeof(T);
+  size_t rows = kTreeTileBytes / row_bytes / kTreeBlockRows * kTreeBlockRows;
+  rows = rows < kTreeBlockRows ? kTreeBlockRows : rows > kTreeMaxTileRows ? kTreeMaxTileRows : rows;
+  return static_cast<uint32_t>(rows);
+}
+
 // Moves the parsed (float64) nodes into their runtime form, lays them out and picks the kernels.
 void Finish(TreeEnsemble& e) {
   e.complete_depth = 0;
@@ -741,11 +750,13 @@ void Finish(TreeEnsemble& e) {
     BuildComplete<float>(e, e.complete_nodes);
     BuildVec(e, LoadTreeIsa());
     PickKernels<float>(e);
+    e.tile_rows = TileRows<float>(e);
   } else {
     e.depths = TreeDepths<double>(e);
     BuildComplete<double>(e, e.complete_nodes_d);
     BuildVec(e, TreeIsa::kScalar);
     PickKernels<double>(e);
+    e.tile_rows = TileRows<double>(e);
   }
 }
 constexpr uint32_t kNoParent = 0xFFFFFFFFu;

@@ -81,7 +81,7 @@ TreeIsa BestTreeIsa();
 void SetTreeIsa(std::optional<TreeIsa> isa);
 
 struct TreeEnsemble;
-// Scores rows 0 .. m-1 (m <= kTreeTileRows) of a prepared tile into acc (m x n_targets): row r's
+// Scores rows 0 .. m-1 (m <= TreeEnsemble::tile_rows) of a prepared tile into acc (m x n_targets): row r's
 // estimator features at x + r * stride, as float for float32 kinds and double for float64 ones.
 using TreeBlockFn = void (*)(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc);
 
@@ -101,6 +101,8 @@ struct TreeEnsemble {
   // [0]: a block without NaN; [1]: a block with a NaN (routes NaN by the nodes' flags; the same
   // kernel as [0] when no node sends NaN left, since NaN then compares its way right).
   TreeBlockFn score[2] = {nullptr, nullptr};
+  // Rows per call of score (kTreeTileBytes): a multiple of kTreeBlockRows, <= kTreeMaxTileRows.
+  uint32_t tile_rows = 8;
   std::vector<uint32_t> depths;  // per tree: the most inner nodes on a root-to-leaf path
   // Complete layout, for ensembles of shallow trees without categorical splits: every tree
   // padded to complete_depth levels (D) in breadth-first order, children of node k at 2k+1 and
@@ -143,15 +145,18 @@ struct TreeEnsemble {
 // gives enough independent loads to cover an L2 hit; 16 measured no faster on RF100/GBM100.
 inline constexpr size_t kTreeBlockRows = 8;
 
-// Rows per tile: batches reach the kernels a tile at a time, and the node walk takes all of a
+// Tiles: batches reach the kernels a tile of rows at a time, and the node walk takes all of a
 // tile's blocks through one tree before the next tree, so a tree's nodes are fetched from memory
-// once per tile (kTreeTileRows / kTreeBlockRows blocks reuse them from L1) instead of once per
-// block. Only ensembles that outgrow the cache gain: 500 trees of depth 10 (6 MB of nodes) or
-// 1,000 trees of 41 float64 nodes; the per-row accumulators stay in tree order, so sums are
-// unchanged. 64 rows: measured against 8/16/32/128 in docs/benchmarks.md ("How the engine walks
-// trees"); the tile's features (64 x n_features) and scores (64 x n_targets) stay in L1/L2.
-inline constexpr size_t kTreeTileRows = 64;
-static_assert(kTreeTileRows % kTreeBlockRows == 0, "a tile is whole blocks");
+// once per tile instead of once per block (ScoreTile). The per-row sums stay in tree order, so
+// scores are unchanged. Ensembles that outgrow L2 gain: 500 trees of depth 10 (6 MB of nodes)
+// ran 3.6x faster with tiles of 512 rows than of 8 (figures in docs/benchmarks.md, "How the
+// engine walks trees"). A tile's rows (TreeEnsemble::tile_rows) are as many as fit their features
+// in kTreeTileBytes (the tile's features stay in L2 next to the tree being walked; digits_histgb,
+// 64 float64 features, slowed past 512 rows = 256 KB), at most kTreeMaxTileRows (a larger tile
+// gained < 5% on the 6 MB forest), at least one block.
+inline constexpr size_t kTreeTileBytes = 256 * 1024;
+inline constexpr size_t kTreeMaxTileRows = 512;
+static_assert(kTreeMaxTileRows % kTreeBlockRows == 0, "a tile is whole blocks");
 
 // Deepest trees given the complete layout: 255 nodes + 256 leaves (2 KB + 1 KB) per float32
 // tree keep RF100 of depth 8 within L2. Deeper trees (leaf-wise boosters) walk `nodes`.
