@@ -134,7 +134,8 @@ struct TreeEnsemble {
   std::vector<double> init;  // boost: n_targets
 };
 
-// Rows go through the ensemble a block at a time, tree by tree: the rows of a block are
+// Rows go through the ensemble a block at a time, tree by tree (a batch's blocks a tile at a time,
+// see kTreeTileBytes): the rows of a block are
 // independent, so their node loads and (unpredictable) compares overlap instead of each row
 // waiting on its own chain of loads and branch mispredictions. The walk has no data-dependent
 // branch on a threshold split: a row that reached a leaf stays on it for the remaining steps
