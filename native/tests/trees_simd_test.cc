@@ -316,7 +316,8 @@ TEST(TreeSimd, NanRoutesByNodeFlagInEveryLane) {
 // ---- tiles (TreeEnsemble::tile_rows): a tile's blocks go through each tree before the next tree
 
 // Scores n rows three ways, all bit-identical to Reference(): tiles of tile_rows rows in one
-// call (ScoreTile), blocks of kTreeBlockRows (ScoreBlock), one row per call (ScoreRow).
+// call (ScoreTile), blocks of kTreeBlockRows (a tile of one block), one row per call (ScoreRow,
+// trees as lanes).
 template <class T>
 void CheckTiles(const Ensemble& en, const TreeEnsemble& e, std::mt19937_64& rng, const std::vector<double>& thresholds,
                 size_t n, bool with_nan) {

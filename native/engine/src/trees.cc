@@ -217,33 +217,10 @@ struct BoostAgg {
   static void Finish(const TreeEnsemble&, double*) {}
 };
 
-// Scores of kTreeBlockRows rows (row r's features at x + r * stride) into acc (kTreeBlockRows x
-// n_targets): the rows are the lanes, tree after tree.
-template <class Rule, class Agg>
-void ScoreBlock(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
-  using T = typename Rule::Value;
-  constexpr size_t B = kTreeBlockRows;
-  const size_t nt = e.n_targets;
-  const NodeT<T>* nodes = NodesOf<T>(e);
-  const T* xs[B];
-  for (size_t r = 0; r < B; ++r) {
-    xs[r] = x + r * stride;
-    Agg::Start(e, acc + r * nt);
-  }
-  uint32_t at[B];
-  const size_t n_trees = e.roots.size();
-  for (size_t t = 0; t < n_trees; ++t) {
-    for (size_t r = 0; r < B; ++r) at[r] = e.roots[t];
-    Walk<Rule>(e, e.depths[t], xs, at);
-    for (size_t r = 0; r < B; ++r) Agg::Add(e, t, nodes[at[r]].aux, acc + r * nt);
-  }
-  for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
-}
-
 // Scores of `blocks` full blocks (blocks * kTreeBlockRows <= kTreeMaxTileRows rows, row r's features
-// at x + r * stride) into acc: tree after tree, each tree walked by every block of the tile before
-// the next, so its nodes come from L1 after the first block (ScoreBlock fetches every tree's nodes
-// again for each block). Each row still adds its trees in tree order: the sums equal ScoreBlock's.
+// at x + r * stride) into acc (rows x n_targets): the rows of a block are the lanes; tree after
+// tree, each tree walked by every block of the tile before the next, so its nodes come from L1
+// after the first block. Each row adds its trees in tree order, whatever the tile's size.
 template <class Rule, class Agg>
 void ScoreTile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
   using T = typename Rule::Value;
@@ -268,6 +245,13 @@ void ScoreTile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stri
     }
   }
   for (size_t r = 0; r < rows; ++r) Agg::Finish(e, acc + r * nt);
+}
+
+// Scores of kTreeBlockRows rows (row r's features at x + r * stride) into acc (kTreeBlockRows x
+// n_targets): the rows are the lanes, tree after tree (a tile of one block).
+template <class Rule, class Agg>
+void ScoreBlock(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+  ScoreTile<Rule, Agg>(e, x, stride, 1, acc);
 }
 
 // Scores of one row into acc (n_targets): the lanes are kTreeBlockRows consecutive trees; their
@@ -432,11 +416,7 @@ void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
 template <class Rule, class Agg>
 struct NodeWalk {
   static void Tile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
-    if (blocks == 1) {
-      ScoreBlock<Rule, Agg>(e, x, stride, acc);
-    } else {
-      ScoreTile<Rule, Agg>(e, x, stride, blocks, acc);
-    }
+    ScoreTile<Rule, Agg>(e, x, stride, blocks, acc);
   }
   static void Block(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
     ScoreBlock<Rule, Agg>(e, x, stride, acc);

@@ -140,7 +140,7 @@ struct TreeEnsemble {
 // waiting on its own chain of loads and branch mispredictions. The walk has no data-dependent
 // branch on a threshold split: a row that reached a leaf stays on it for the remaining steps
 // of its tree. Every row still adds its trees' leaf values in tree order, so sums are
-// bit-identical to a row-at-a-time walk. Kernels: trees.cc (ScoreBlock, ScoreRow).
+// bit-identical to a row-at-a-time walk. Kernels: trees.cc (ScoreTile, ScoreRow).
 
 // Rows per block. 8 keeps each row's node index in a register-sized array that stays in L1 and
 // gives enough independent loads to cover an L2 hit; 16 measured no faster on RF100/GBM100.
