@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../engine/src/json_reader.h"
@@ -41,6 +42,7 @@ struct Tree {
 struct Ensemble {
   bool boost = true;
   bool less = false;
+  bool float64 = false;  // threshold_dtype float64: rows compared as doubles
   size_t n_features = 0;
   size_t n_targets = 1;
   double learning_rate = 0.1;
@@ -129,6 +131,7 @@ Json ToJson(const Ensemble& en) {
     o["link"] = en.n_targets == 1 ? "logistic" : "softmax";
   }
   o["compare"] = en.less ? "lt" : "le";
+  if (en.float64) o["threshold_dtype"] = "float64";
   o["trees"] = Json::array();
   for (const Tree& t : en.trees) {
     Json j;
@@ -147,13 +150,14 @@ Json ToJson(const Ensemble& en) {
 // The model's own arrays walked directly, as sklearn / XGBoost do: the float32 value widened to
 // double against the double threshold; NaN by missing_go_to_left; the leaf value times the
 // learning rate added to the target's raw score in tree order (average: summed, then / T).
-std::vector<double> Reference(const Ensemble& en, const float* x) {
+template <class T>
+std::vector<double> Reference(const Ensemble& en, const T* x) {
   std::vector<double> acc = en.boost ? en.init : std::vector<double>(en.n_targets, 0.0);
   for (const Tree& t : en.trees) {
     int64_t i = 0;
     while (t.left[static_cast<size_t>(i)] != -1) {
       const size_t n = static_cast<size_t>(i);
-      const float v = x[t.feature[n]];
+      const T v = x[t.feature[n]];
       bool left;
       if (std::isnan(v)) {
         left = t.missing[n] != 0;
@@ -307,6 +311,88 @@ TEST(TreeSimd, NanRoutesByNodeFlagInEveryLane) {
     e.score[1](e, rows, 2, B, acc);
     for (size_t r = 0; r < B; ++r) EXPECT_EQ(acc[r], want[r]) << "row " << r << " isa " << static_cast<int>(isa);
   }
+}
+
+// ---- tiles (TreeEnsemble::tile_rows): a tile's blocks go through each tree before the next tree
+
+// Scores n rows three ways, all bit-identical to Reference(): tiles of tile_rows rows in one
+// call (ScoreTile), blocks of kTreeBlockRows (a tile of one block), one row per call (ScoreRow,
+// trees as lanes).
+template <class T>
+void CheckTiles(const Ensemble& en, const TreeEnsemble& e, std::mt19937_64& rng, const std::vector<double>& thresholds,
+                size_t n, bool with_nan) {
+  const size_t nf = en.n_features;
+  const size_t nt = en.n_targets;
+  std::vector<T> x(n * nf);
+  for (T& v : x) {
+    v = static_cast<T>(RandomValue(rng, thresholds, with_nan));
+    // float64 kinds: values between two floats too, on the thresholds' own double values.
+    if (std::is_same_v<T, double> && rng() % 4 == 0 && !thresholds.empty()) {
+      v = static_cast<T>(thresholds[rng() % thresholds.size()]);
+    }
+  }
+  const auto nan_in = [&](size_t r0, size_t m) {
+    bool any = false;
+    for (size_t i = r0 * nf; i < (r0 + m) * nf; ++i) any |= std::isnan(static_cast<double>(x[i]));
+    return any;
+  };
+  std::vector<double> tile(n * nt), block(n * nt), row(n * nt);
+  const size_t kTile = e.tile_rows;
+  for (size_t r0 = 0; r0 < n; r0 += kTile) {
+    const size_t m = n - r0 < kTile ? n - r0 : kTile;
+    e.score[nan_in(r0, m)](e, x.data() + r0 * nf, nf, m, tile.data() + r0 * nt);
+  }
+  for (size_t r0 = 0; r0 < n; r0 += B) {
+    const size_t m = n - r0 < B ? n - r0 : B;
+    e.score[nan_in(r0, m)](e, x.data() + r0 * nf, nf, m, block.data() + r0 * nt);
+  }
+  for (size_t r = 0; r < n; ++r) e.score[nan_in(r, 1)](e, x.data() + r * nf, nf, 1, row.data() + r * nt);
+  for (size_t r = 0; r < n; ++r) {
+    const std::vector<double> ref = Reference(en, x.data() + r * nf);
+    for (size_t k = 0; k < nt; ++k) {
+      const size_t i = r * nt + k;
+      ASSERT_TRUE(SameBits(tile[i], ref[k])) << "tile row " << r << " target " << k << ": " << tile[i] << " vs " << ref[k];
+      ASSERT_TRUE(SameBits(block[i], ref[k])) << "block row " << r << " target " << k;
+      ASSERT_TRUE(SameBits(row[i], ref[k])) << "row " << r << " target " << k;
+    }
+  }
+}
+
+// Deep trees (past kMaxCompleteDepth: the node walk), float32 and float64, boost with one and
+// several targets (classes' trees interleaved), average with several, NaN, full and partial tiles.
+TEST(TreeTile, TiledWalkMatchesBlocksRowsAndReference) {
+  std::mt19937_64 rng(20261125 + 5);
+  size_t node_walks = 0;
+  for (const Case c : {Case{true, false, 1}, Case{true, false, 10}, Case{true, true, 3}, Case{false, false, 3},
+                       Case{false, true, 1}}) {
+    for (bool float64 : {false, true}) {
+      for (uint32_t depth : {2u, 9u, 12u}) {
+        std::vector<double> thresholds;
+        // 3,000 features: tiles of 16 (float32) or 8 (float64) rows; else of kTreeMaxTileRows.
+        const size_t n_features = depth == 9 ? 3000 : 1 + rng() % 40;
+        Ensemble en = Random(rng, c.boost, c.less, c.n_targets, depth, 20 + rng() % 60, n_features, thresholds);
+        en.float64 = float64;
+        const TreeEnsemble e = Parse(ToJson(en), BestTreeIsa());
+        ASSERT_EQ(e.float64, float64);
+        ASSERT_EQ(e.tile_rows, depth != 9 ? kiln::internal::kTreeMaxTileRows : float64 ? 8u : 16u);
+        node_walks += e.complete_depth == 0;
+        const size_t kTile = e.tile_rows;
+        for (bool with_nan : {false, true}) {
+          for (size_t n : {size_t{1}, size_t{8}, size_t{13}, kTile - 1, kTile, kTile + 8, 2 * kTile + 5}) {
+            SCOPED_TRACE("boost " + std::to_string(c.boost) + " lt " + std::to_string(c.less) + " targets " +
+                         std::to_string(c.n_targets) + " float64 " + std::to_string(float64) + " depth " +
+                         std::to_string(depth) + " rows " + std::to_string(n) + " nan " + std::to_string(with_nan));
+            if (float64) {
+              CheckTiles<double>(en, e, rng, thresholds, n, with_nan);
+            } else {
+              CheckTiles<float>(en, e, rng, thresholds, n, with_nan);
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(node_walks, 5u * 2u * 2u);  // depth 9 and 12 exceed the complete layout
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ void ModelImpl::Freeze() {
     raw_size_ = trees_.n_targets;
   }
   if (raw_size_ == 0) raw_size_ = 1;
-  const size_t tree_x = mode_ == Mode::kTrees ? kTreeBlockRows * (features_.empty() ? 1 : features_.size()) : 0;
+  raw_rows_ = mode_ == Mode::kTrees ? trees_.tile_rows : kTreeBlockRows;
+  const size_t tree_x = mode_ == Mode::kTrees ? trees_.tile_rows * (features_.empty() ? 1 : features_.size()) : 0;
   tree_xf_size_ = trees_.float64 ? 0 : tree_x;
   tree_xd_size_ = trees_.float64 ? tree_x : 0;
   // The common "standard scaler over every input" program, run by ScaleRow: ops kSub then kDiv,
@@ -93,11 +94,11 @@ std::unique_ptr<Workspace> ModelImpl::NewWorkspace() const {
   // Rows are prepared a block at a time (kTreeBlockRows >= kLinearBlockRows).
   ws->scratch.assign(kTreeBlockRows * program_.n_slots, 0.0);
   ws->feat.assign(kLinearBlockRows * features_.size(), 0.0);
-  // Trees score a block of rows at once: features (float32 or float64, as the trees compare)
-  // and scores for kTreeBlockRows rows.
+  // Trees score a tile of rows at once: features (float32 or float64, as the trees compare)
+  // and scores for a tile's rows (TreeEnsemble::tile_rows).
   ws->xf.assign(tree_xf_size_, 0.0f);
   ws->xd.assign(tree_xd_size_, 0.0);
-  ws->raw.assign(kTreeBlockRows * raw_size_, 0.0);
+  ws->raw.assign(raw_rows_ * raw_size_, 0.0);
   ws->est_tmp.assign(est_tmp_size_, 0.0);
   return ws;
 }
@@ -316,29 +317,38 @@ void ModelImpl::PredictTrees(const T* rows, size_t n_rows, double* out, Workspac
   const size_t n_in = inputs_.size();
   const double* mean = scaled_trees_ ? program_.pd.data() + program_.ops[0].p : nullptr;
   const double* scale = scaled_trees_ ? program_.pd.data() + program_.ops[1].p : nullptr;
-  for (size_t r0 = 0; r0 < n_rows; r0 += B) {
-    const size_t want = n_rows - r0 < B ? n_rows - r0 : B;
+  const size_t tile_rows = trees_.tile_rows;
+  for (size_t r0 = 0; r0 < n_rows; r0 += tile_rows) {
+    // A tile is prepared a block at a time, up to a bad row. Without a transform, or with the
+    // scaler-only pipeline, a block goes straight from the caller's rows into the trees' features
+    // (one vector pass, the program's roundings); a block holding a value that is not finite (or
+    // scales to one) takes the checked path (the scratch holds one block), which reports it or
+    // routes the NaN.
     std::exception_ptr failure;
-    size_t m = want;
+    const size_t tile = n_rows - r0 < tile_rows ? n_rows - r0 : tile_rows;
+    size_t m = 0;
     bool any_nan = false;
-    // Without a transform, or with the scaler-only pipeline, the block goes straight from the
-    // caller's rows into the trees' features (one vector pass, the program's roundings); a block
-    // holding a value that is not finite (or scales to one) takes the checked path, which reports
-    // it or routes the NaN.
-    const T* block = rows + r0 * n_in;
-    bool ready = false;
-    if (direct_trees_) {
-      ready = trees_.float64 ? CastRows(block, want, n_in, ws.xd.data()) : CastRows(block, want, n_in, ws.xf.data());
-    } else if (scaled_trees_) {
-      ready = trees_.float64 ? ScaleRows(block, want, n_in, mean, scale, ws.xd.data())
-                             : ScaleRows(block, want, n_in, mean, scale, ws.xf.data());
+    while (m < tile && !failure) {
+      const size_t want = tile - m < B ? tile - m : B;
+      const T* block = rows + (r0 + m) * n_in;
+      float* xf = trees_.float64 ? nullptr : ws.xf.data() + m * stride;
+      double* xd = trees_.float64 ? ws.xd.data() + m * stride : nullptr;
+      bool ready = false;
+      if (direct_trees_) {
+        ready = xd ? CastRows(block, want, n_in, xd) : CastRows(block, want, n_in, xf);
+      } else if (scaled_trees_) {
+        ready = xd ? ScaleRows(block, want, n_in, mean, scale, xd) : ScaleRows(block, want, n_in, mean, scale, xf);
+      }
+      if (ready) {
+        m += want;
+        continue;
+      }
+      const size_t got = PrepareRows(rows, r0 + m, want, ws.scratch.data(), failure);
+      any_nan |= xd ? GatherTreeRows(ws.scratch.data(), ns, fslots, nf, got, xd, stride)
+                    : GatherTreeRows(ws.scratch.data(), ns, fslots, nf, got, xf, stride);
+      m += got;
     }
-    if (!ready) {
-      m = PrepareRows(rows, r0, want, ws.scratch.data(), failure);
-      any_nan = trees_.float64 ? GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xd.data(), stride)
-                               : GatherTreeRows(ws.scratch.data(), ns, fslots, nf, m, ws.xf.data(), stride);
-    }
-    // NaN routing only matters for blocks that hold a NaN; the plain walk is cheaper.
+    // NaN routing only matters for tiles that hold a NaN; the plain walk is cheaper.
     trees_.score[any_nan ? 1 : 0](trees_, x, stride, m, acc);
     if (trees_.boost) {
       WriteBoostRows(acc, m, out + r0 * width, ws.est_tmp.data());
@@ -366,7 +376,7 @@ void ModelImpl::PredictT(const T* rows, size_t n_rows, double* out, Workspace& w
   auto* ws = typeid(wsb) == typeid(WorkspaceImpl) ? static_cast<WorkspaceImpl*>(&wsb) : nullptr;
   if (ws == nullptr || ws->scratch.size() < kTreeBlockRows * program_.n_slots ||
       ws->feat.size() < kLinearBlockRows * features_.size() ||
-      ws->xf.size() < tree_xf_size_ || ws->xd.size() < tree_xd_size_ || ws->raw.size() < kTreeBlockRows * raw_size_ ||
+      ws->xf.size() < tree_xf_size_ || ws->xd.size() < tree_xd_size_ || ws->raw.size() < raw_rows_ * raw_size_ ||
       ws->est_tmp.size() < est_tmp_size_) {
     throw Error(ErrorCode::kInputShape, "the workspace was not made by this model's NewWorkspace()");
   }

@@ -114,10 +114,11 @@ class ModelImpl final : public Model {
   std::vector<InputCheck> checks_;
   std::vector<std::unordered_map<std::string_view, uint32_t>> vocab_lookup_;
   size_t raw_size_ = 1;
+  size_t raw_rows_ = kTreeBlockRows;    // Workspace raw holds this many rows (trees: a tile)
   size_t est_tmp_size_ = 0;
   bool numeric_inputs_ = false;         // no string category input (LoadRow's fast check)
   bool scaler_ = false;                 // program_ is a plain standard scaler (see Freeze)
-  size_t tree_xf_size_ = 0;  // Workspace xf / xd: a block of rows' features (float32 / float64 trees)
+  size_t tree_xf_size_ = 0;  // Workspace xf / xd: a tile of rows' features (float32 / float64 trees)
   size_t tree_xd_size_ = 0;
   bool scaled_linear_ = false;          // ... and a linear estimator reads all of its outputs in order
   bool scaled_trees_ = false;           // ... and a tree ensemble does

@@ -161,7 +161,8 @@ inline void Walk(const TreeEnsemble& e, uint32_t depth, const typename Rule::Val
       const uint32_t i = at[l];
       const NodeT<T>& n = nodes[i];
       const int32_t f = n.feature;
-      const T v = x[l][static_cast<uint32_t>(f < 0 ? 0 : f)];  // leaf: any feature, unused
+      // A leaf's feature is INT32_MIN (kLeafFeature): masked, feature 0, read and unused.
+      const T v = x[l][static_cast<uint32_t>(f) & 0x7fffffffu];
       uint32_t left = NumericGoesLeft<Rule>(v, n.thr, n.aux);
       if constexpr (Rule::kHasCat) {
         // Rare enough to branch on. NaN at a categorical node goes by its missing flag, whatever
@@ -172,8 +173,14 @@ inline void Walk(const TreeEnsemble& e, uint32_t depth, const typename Rule::Val
         }
       }
       const uint32_t next = n.right ^ ((n.right ^ (i + 1)) & (0u - left));
-      const uint32_t leaf_mask = static_cast<uint32_t>(f >> 31);  // all ones at a leaf: stay
-      at[l] = next ^ ((next ^ i) & leaf_mask);
+      const uint32_t leaf_mask = static_cast<uint32_t>(f >> 31);  // all ones at a leaf
+      if constexpr (Rule::kHasMissing || Rule::kHasZero || Rule::kHasCat) {
+        // A leaf's aux (its leaf offset) could read as a NaN or zero-band route: stay explicitly.
+        at[l] = next ^ ((next ^ i) & leaf_mask);
+      } else {
+        // A leaf's NaN threshold compares false for every value: it goes right, to itself.
+        at[l] = next;
+      }
       at_leaf &= leaf_mask;
     }
     // Trees of uneven depth (leaf-wise growth: HistGradientBoosting, LightGBM) often end early
@@ -210,27 +217,41 @@ struct BoostAgg {
   static void Finish(const TreeEnsemble&, double*) {}
 };
 
-// Scores of kTreeBlockRows rows (row r's features at x + r * stride) into acc (kTreeBlockRows x
-// n_targets): the rows are the lanes, tree after tree.
+// Scores of `blocks` full blocks (blocks * kTreeBlockRows <= kTreeMaxTileRows rows, row r's features
+// at x + r * stride) into acc (rows x n_targets): the rows of a block are the lanes; tree after
+// tree, each tree walked by every block of the tile before the next, so its nodes come from L1
+// after the first block. Each row adds its trees in tree order, whatever the tile's size.
 template <class Rule, class Agg>
-void ScoreBlock(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+void ScoreTile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
   using T = typename Rule::Value;
   constexpr size_t B = kTreeBlockRows;
   const size_t nt = e.n_targets;
+  const size_t rows = blocks * B;
   const NodeT<T>* nodes = NodesOf<T>(e);
-  const T* xs[B];
-  for (size_t r = 0; r < B; ++r) {
+  const T* xs[kTreeMaxTileRows];
+  for (size_t r = 0; r < rows; ++r) {
     xs[r] = x + r * stride;
     Agg::Start(e, acc + r * nt);
   }
   uint32_t at[B];
   const size_t n_trees = e.roots.size();
   for (size_t t = 0; t < n_trees; ++t) {
-    for (size_t r = 0; r < B; ++r) at[r] = e.roots[t];
-    Walk<Rule>(e, e.depths[t], xs, at);
-    for (size_t r = 0; r < B; ++r) Agg::Add(e, t, nodes[at[r]].aux, acc + r * nt);
+    const uint32_t root = e.roots[t];
+    const uint32_t depth = e.depths[t];
+    for (size_t b = 0; b < rows; b += B) {
+      for (size_t r = 0; r < B; ++r) at[r] = root;
+      Walk<Rule>(e, depth, xs + b, at);
+      for (size_t r = 0; r < B; ++r) Agg::Add(e, t, nodes[at[r]].aux, acc + (b + r) * nt);
+    }
   }
-  for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
+  for (size_t r = 0; r < rows; ++r) Agg::Finish(e, acc + r * nt);
+}
+
+// Scores of kTreeBlockRows rows (row r's features at x + r * stride) into acc (kTreeBlockRows x
+// n_targets): the rows are the lanes, tree after tree (a tile of one block).
+template <class Rule, class Agg>
+void ScoreBlock(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
+  ScoreTile<Rule, Agg>(e, x, stride, 1, acc);
 }
 
 // Scores of one row into acc (n_targets): the lanes are kTreeBlockRows consecutive trees; their
@@ -390,16 +411,32 @@ void BuildComplete(TreeEnsemble& e, std::vector<CompleteNodeT<T>>& out) {
   }
 }
 
-// Walks: how a full block (Block) and a single row (Row) go through the trees.
+// Walks: how a tile of full blocks (Tile), a full block (Block) and a single row (Row) go
+// through the trees.
 template <class Rule, class Agg>
 struct NodeWalk {
+  static void Tile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
+    ScoreTile<Rule, Agg>(e, x, stride, blocks, acc);
+  }
   static void Block(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
     ScoreBlock<Rule, Agg>(e, x, stride, acc);
   }
   static void Row(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) { ScoreRow<Rule, Agg>(e, x, acc); }
 };
+// Block after block: walks whose layouts stay small (shallow complete trees) or whose blocks carry
+// per-block setup (the AVX2 walk's transposed rows).
+template <class Rule, class Walker>
+void TileByBlocks(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
+  for (size_t b = 0; b < blocks; ++b) {
+    Walker::Block(e, x + b * kTreeBlockRows * stride, stride, acc + b * kTreeBlockRows * e.n_targets);
+  }
+}
+
 template <class Rule, class Agg>
 struct CompleteWalk {
+  static void Tile(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, size_t blocks, double* acc) {
+    TileByBlocks<Rule, CompleteWalk>(e, x, stride, blocks, acc);
+  }
   static void Block(const TreeEnsemble& e, const typename Rule::Value* x, size_t stride, double* acc) {
     ScoreBlockComplete<Rule, Agg>(e, x, stride, acc);
   }
@@ -408,16 +445,16 @@ struct CompleteWalk {
   }
 };
 
-// A full block walks the rows as lanes; the last rows of a batch, or a single row, go one row
-// at a time with trees as lanes.
+// The full blocks of a tile walk the rows as lanes; the last rows of a batch (m not a multiple of
+// kTreeBlockRows), or a single row, go one row at a time with trees as lanes.
 template <class Rule, class Agg, template <class, class> class Walker>
 void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
   using T = typename Rule::Value;
   const T* x = static_cast<const T*>(xv);
-  if (m == kTreeBlockRows) {
-    Walker<Rule, Agg>::Block(e, x, stride, acc);
-  } else {
-    for (size_t i = 0; i < m; ++i) Walker<Rule, Agg>::Row(e, x + i * stride, acc + i * e.n_targets);
+  const size_t blocks = m / kTreeBlockRows;
+  if (blocks > 0) Walker<Rule, Agg>::Tile(e, x, stride, blocks, acc);
+  for (size_t i = blocks * kTreeBlockRows; i < m; ++i) {
+    Walker<Rule, Agg>::Row(e, x + i * stride, acc + i * e.n_targets);
   }
 }
 
@@ -505,6 +542,10 @@ struct CompleteWalkAvx2 {
       }
     }
     return _mm256_sub_epi32(idx, _mm256_set1_epi32(static_cast<int>((uint32_t{1} << depth) - 1)));
+  }
+
+  static void Tile(const TreeEnsemble& e, const float* x, size_t stride, size_t blocks, double* acc) {
+    TileByBlocks<Rule, CompleteWalkAvx2>(e, x, stride, blocks, acc);
   }
 
   static void Block(const TreeEnsemble& e, const float* x, size_t stride, double* acc) {
@@ -660,6 +701,15 @@ void PickKernels(TreeEnsemble& e) {
   }
 }
 
+// Rows per tile: as many as kTreeTileBytes holds of their features (T: float or double).
+template <class T>
+uint32_t TileRows(const TreeEnsemble& e) {
+  const size_t row_bytes = (e.n_features == 0 ? 1 : e.n_features) * sizeof(T);
+  size_t rows = kTreeTileBytes / row_bytes / kTreeBlockRows * kTreeBlockRows;
+  rows = rows < kTreeBlockRows ? kTreeBlockRows : rows > kTreeMaxTileRows ? kTreeMaxTileRows : rows;
+  return static_cast<uint32_t>(rows);
+}
+
 // Moves the parsed (float64) nodes into their runtime form, lays them out and picks the kernels.
 void Finish(TreeEnsemble& e) {
   e.complete_depth = 0;
@@ -671,19 +721,22 @@ void Finish(TreeEnsemble& e) {
     for (size_t i = 0; i < e.nodes_d.size(); ++i) {
       const NodeD& d = e.nodes_d[i];
       const bool split = d.feature >= 0 && (d.aux & kNodeCategorical) == 0;
-      e.nodes[i] = {split ? (e.less ? ThresholdToFloatUp(d.thr) : ThresholdToFloat(d.thr)) : 0.0f, d.feature, d.right,
-                    d.aux};
+      const float leaf_or_cat = d.feature < 0 ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+      e.nodes[i] = {split ? (e.less ? ThresholdToFloatUp(d.thr) : ThresholdToFloat(d.thr)) : leaf_or_cat, d.feature,
+                    d.right, d.aux};
     }
     std::vector<NodeD>().swap(e.nodes_d);
     e.depths = TreeDepths<float>(e);
     BuildComplete<float>(e, e.complete_nodes);
     BuildVec(e, LoadTreeIsa());
     PickKernels<float>(e);
+    e.tile_rows = TileRows<float>(e);
   } else {
     e.depths = TreeDepths<double>(e);
     BuildComplete<double>(e, e.complete_nodes_d);
     BuildVec(e, TreeIsa::kScalar);
     PickKernels<double>(e);
+    e.tile_rows = TileRows<double>(e);
   }
 }
 constexpr uint32_t kNoParent = 0xFFFFFFFFu;
@@ -834,9 +887,9 @@ void ParseTree(const JVal& tv, TreeEnsemble& out, double learning_rate, UnknownC
       if (out.leaf_values.size() + width > std::numeric_limits<uint32_t>::max()) {
         tv.Fail(ErrorCode::kModelLimit, "the ensemble has too many leaf values");
       }
-      nd.thr = 0.0;
-      nd.feature = -1;
-      nd.right = 0;
+      nd.thr = std::numeric_limits<double>::quiet_NaN();
+      nd.feature = kLeafFeature;
+      nd.right = idx;
       nd.aux = static_cast<uint32_t>(out.leaf_values.size());
       const Json& e = val.json()[o];
       for (size_t k = 0; k < width; ++k) {

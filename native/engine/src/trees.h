@@ -30,13 +30,17 @@ inline constexpr double kZeroBand = static_cast<double>(1e-35f);
 
 // T: the type the feature value and the threshold are compared in (float32 for sklearn's trees
 // and XGBoost, float64 for HistGradientBoosting and LightGBM).
+// A leaf is its own right child with a NaN threshold and feature kLeafFeature: the plain numeric
+// walk (no NaN, zero-band or categorical routes) then stays on it with no leaf test, every value
+// comparing false against NaN, and reads feature 0 (kLeafFeature masked to 31 bits).
 template <class T>
 struct NodeT {
-  T thr;            // unused in leaves and categorical nodes
-  int32_t feature;  // < 0: leaf
-  uint32_t right;   // absolute index of the right child (left child = this + 1)
+  T thr;            // leaf: NaN; unused in categorical nodes
+  int32_t feature;  // < 0: leaf (kLeafFeature)
+  uint32_t right;   // absolute index of the right child (left child = this + 1); leaf: itself
   uint32_t aux;     // leaf: offset into leaf_values; inner node: kNode* flags
 };
+inline constexpr int32_t kLeafFeature = INT32_MIN;
 using Node = NodeT<float>;
 using NodeD = NodeT<double>;
 static_assert(sizeof(Node) == 16, "Node must stay 16 bytes");
@@ -77,7 +81,7 @@ TreeIsa BestTreeIsa();
 void SetTreeIsa(std::optional<TreeIsa> isa);
 
 struct TreeEnsemble;
-// Scores rows 0 .. m-1 (m <= kTreeBlockRows) of a prepared block into acc (m x n_targets): row r's
+// Scores rows 0 .. m-1 (m <= TreeEnsemble::tile_rows) of a prepared tile into acc (m x n_targets): row r's
 // estimator features at x + r * stride, as float for float32 kinds and double for float64 ones.
 using TreeBlockFn = void (*)(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc);
 
@@ -97,6 +101,8 @@ struct TreeEnsemble {
   // [0]: a block without NaN; [1]: a block with a NaN (routes NaN by the nodes' flags; the same
   // kernel as [0] when no node sends NaN left, since NaN then compares its way right).
   TreeBlockFn score[2] = {nullptr, nullptr};
+  // Rows per call of score (kTreeTileBytes): a multiple of kTreeBlockRows, <= kTreeMaxTileRows.
+  uint32_t tile_rows = 8;
   std::vector<uint32_t> depths;  // per tree: the most inner nodes on a root-to-leaf path
   // Complete layout, for ensembles of shallow trees without categorical splits: every tree
   // padded to complete_depth levels (D) in breadth-first order, children of node k at 2k+1 and
@@ -128,16 +134,30 @@ struct TreeEnsemble {
   std::vector<double> init;  // boost: n_targets
 };
 
-// Rows go through the ensemble a block at a time, tree by tree: the rows of a block are
+// Rows go through the ensemble a block at a time, tree by tree (a batch's blocks a tile at a time,
+// see kTreeTileBytes): the rows of a block are
 // independent, so their node loads and (unpredictable) compares overlap instead of each row
 // waiting on its own chain of loads and branch mispredictions. The walk has no data-dependent
 // branch on a threshold split: a row that reached a leaf stays on it for the remaining steps
 // of its tree. Every row still adds its trees' leaf values in tree order, so sums are
-// bit-identical to a row-at-a-time walk. Kernels: trees.cc (ScoreBlock, ScoreRow).
+// bit-identical to a row-at-a-time walk. Kernels: trees.cc (ScoreTile, ScoreRow).
 
 // Rows per block. 8 keeps each row's node index in a register-sized array that stays in L1 and
 // gives enough independent loads to cover an L2 hit; 16 measured no faster on RF100/GBM100.
 inline constexpr size_t kTreeBlockRows = 8;
+
+// Tiles: batches reach the kernels a tile of rows at a time, and the node walk takes all of a
+// tile's blocks through one tree before the next tree, so a tree's nodes are fetched from memory
+// once per tile instead of once per block (ScoreTile). The per-row sums stay in tree order, so
+// scores are unchanged. Ensembles that outgrow L2 gain: 500 trees of depth 10 (6 MB of nodes)
+// ran 3.6x faster with tiles of 512 rows than of 8 (figures in docs/benchmarks.md, "How the
+// engine walks trees"). A tile's rows (TreeEnsemble::tile_rows) are as many as fit their features
+// in kTreeTileBytes (the tile's features stay in L2 next to the tree being walked; digits_histgb,
+// 64 float64 features, slowed past 512 rows = 256 KB), at most kTreeMaxTileRows (a larger tile
+// gained < 5% on the 6 MB forest), at least one block.
+inline constexpr size_t kTreeTileBytes = 256 * 1024;
+inline constexpr size_t kTreeMaxTileRows = 512;
+static_assert(kTreeMaxTileRows % kTreeBlockRows == 0, "a tile is whole blocks");
 
 // Deepest trees given the complete layout: 255 nodes + 256 leaves (2 KB + 1 KB) per float32
 // tree keep RF100 of depth 8 within L2. Deeper trees (leaf-wise boosters) walk `nodes`.
