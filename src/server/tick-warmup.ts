@@ -20,7 +20,7 @@ const CALLS_PER_TURN = 100;
 
 const noop = (): void => undefined;
 
-/** Runs WARMUP_TURNS x CALLS_PER_TURN no-op nextTicks over as many loop turns (~20 ms CPU). */
+/** Runs WARMUP_TURNS x CALLS_PER_TURN no-op nextTicks over as many loop turns (~50 ms of CPU, JIT included, once per process). */
 export function warmNextTick(): Promise<void> {
   return new Promise((resolve) => {
     let turn = 0;
