@@ -9,6 +9,9 @@
 # FP64 [1,30] tensor). Kiln runs `dist/cli.js serve --workers 0 --no-cache` (KILN_ROOT=DIR: another
 # checkout's build) with the event-loop-delay limit raised (valgrind is ~50x slower; under-pressure
 # stays registered). One jittered record per request, 4,096 distinct bodies, as the bench sends.
+# app-parsed | app-raw: the no-op routes inside Kiln's app (bench/dev/bisect-server.mjs). With
+# KILN_BISECT_OFF set (even empty), every Kiln target runs under bisect-server.mjs with those
+# features off (comma-separated; e.g. pressure,default-metrics,poller: the time-based work).
 # Prints "TARGET Ir/request" and leaves the callgrind file for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +21,9 @@ PORT=$(node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',
 BODIES=$(mktemp); REPLY=$(mktemp)
 VPID=
 trap 'rm -f "$BODIES" "$REPLY"; [ -n "$VPID" ] && kill $VPID 2>/dev/null || true' EXIT
-case $TARGET in v2-*) MODEL=${TARGET#v2-} ;; parsed|raw) MODEL=logreg ;; *) MODEL=$TARGET ;; esac
+case $TARGET in v2-*) MODEL=${TARGET#v2-} ;; parsed|raw|app-*) MODEL=logreg ;; *) MODEL=$TARGET ;; esac
+SERVE=("$ROOT/dist/cli.js" serve)
+if [ -n "${KILN_BISECT_OFF+set}" ] || [[ $TARGET == app-* ]]; then SERVE=(bench/dev/bisect-server.mjs serve); export KILN_BISECT_ROOT="$ROOT"; fi
 node --input-type=module -e "
 import { benchRows } from './bench/dev/rows.mjs';
 import { writeFileSync } from 'node:fs';
@@ -34,11 +39,14 @@ case $TARGET in
     echo '{"label":1,"probabilities":[0.0199,0.9801]}' > "$REPLY"
     "${VG[@]}" node bench/peers/noop-fastify.mjs "$PORT" "$REPLY" 0 >/dev/null 2>&1 & VPID=$!
     READY=/health; URL="/noop/$TARGET" ;;
+  app-*)
+    "${VG[@]}" node "${SERVE[@]}" --workers 0 --no-cache --log-level warn --max-event-loop-delay 3600000 --port "$PORT" >/dev/null 2>&1 & VPID=$!
+    READY=/v2/health/ready; URL="/noop/${TARGET#app-}" ;;
   v2-*)
-    "${VG[@]}" node "$ROOT/dist/cli.js" serve --workers 0 --no-cache --log-level warn --max-event-loop-delay 3600000 --port "$PORT" >/dev/null 2>&1 & VPID=$!
+    "${VG[@]}" node "${SERVE[@]}" --workers 0 --no-cache --log-level warn --max-event-loop-delay 3600000 --port "$PORT" >/dev/null 2>&1 & VPID=$!
     READY=/v2/health/ready; URL="/v2/models/breast_cancer_$MODEL/infer" ;;
   *)
-    "${VG[@]}" node "$ROOT/dist/cli.js" serve --workers 0 --no-cache --log-level warn --max-event-loop-delay 3600000 --port "$PORT" >/dev/null 2>&1 & VPID=$!
+    "${VG[@]}" node "${SERVE[@]}" --workers 0 --no-cache --log-level warn --max-event-loop-delay 3600000 --port "$PORT" >/dev/null 2>&1 & VPID=$!
     READY=/v2/health/ready; URL="/models/breast_cancer_$MODEL/predict" ;;
 esac
 for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$PORT$READY" && break; sleep 0.5; done

@@ -9,13 +9,19 @@
 // (POST /v2/models/breast_cancer_logreg/infer, one FP64 [1,30] tensor); `before:<target>` serves
 // the same through another checkout's dist/ (--before DIR, a directory holding dist/, build/,
 // models/, package.json, node_modules/). --prof DIR runs the Kiln servers under
-// `node --cpu-prof` and writes their profiles to DIR (the figures then include the profiler).
+// `node --cpu-prof` and writes their profiles to DIR/<server>/ (the figures then include the
+// profiler; a bisect server also writes its module-hooks thread's small profile there).
+// Bisection (bench/dev/bisect-server.mjs): app-parsed, app-raw are the no-op routes inside Kiln's
+// own app; a target `<t>@<switch>+<switch>` is served by a bisect server with those features of
+// Kiln off (KILN_BISECT_OFF), one process per distinct switch set, e.g. logreg@pressure+swagger;
+// switches starting with "--" are Node/V8 flags of that server instead (parsed@--max-semi-space-size=16).
+// --kiln-server SCRIPT serves the plain Kiln targets with SCRIPT instead of dist/cli.js.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { benchRows } from './rows.mjs';
@@ -29,6 +35,8 @@ const { values: opt } = parseArgs({
     before: { type: 'string' },
     prof: { type: 'string' },
     connections: { type: 'string', default: '32' },
+    'kiln-server': { type: 'string' },
+    'loop-stats': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(opt.rounds);
@@ -70,8 +78,8 @@ for (const [short, name] of Object.entries(MODELS)) {
 }
 
 const servers = [];
-async function start(args, readyPath, port) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+async function start(args, readyPath, port, env) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...(env ?? process.env), KILN_LOOP_STATS_DIR: statsDir } });
   servers.push(child);
   for (let i = 0; i < 300; i++) {
     try {
@@ -94,41 +102,84 @@ const stopAll = async () => {
 
 // The no-op peer has no signal handler: one is preloaded so that SIGINT exits cleanly and the profile is written.
 const EXIT_ON_SIGINT = 'data:text/javascript,process.on("SIGINT",()=>process.exit(0))';
-const profArgs = (name) => (opt.prof ? ['--import', EXIT_ON_SIGINT, '--cpu-prof', '--cpu-prof-interval', '500', '--cpu-prof-dir', opt.prof, '--cpu-prof-name', `${name}.cpuprofile`] : []);
-const kilnServer = async (root, name) => {
+const STATS_PRELOAD = path.join(ROOT, 'bench', 'dev', 'loop-stats-preload.mjs');
+const statsDir = path.join(tmp, 'stats');
+if (opt['loop-stats']) mkdirSync(statsDir);
+const profArgs = (name) => [...(opt['loop-stats'] ? ['--import', pathToFileURL(STATS_PRELOAD).href] : []), ...profArgs0(name)];
+const profArgs0 = (name) => (opt.prof ? ['--import', EXIT_ON_SIGINT, '--cpu-prof', '--cpu-prof-interval', '500', '--cpu-prof-dir', path.join(opt.prof, name)] : []);
+const BISECT = path.join(ROOT, 'bench', 'dev', 'bisect-server.mjs');
+/** Node flags and bisect switches of a target's `@a+b` suffix (flags start with "--"). */
+const switchesOf = (sw) => {
+  const all = sw === undefined ? [] : sw.split('+').filter(Boolean);
+  return { flags: all.filter((x) => x.startsWith('--')), off: all.filter((x) => !x.startsWith('--')) };
+};
+const kilnServer = async (root, name, script = path.join(root, 'dist', 'cli.js'), sw = undefined) => {
   const port = await freePort();
-  const child = await start([...profArgs(name), path.join(root, 'dist', 'cli.js'), 'serve', '--workers', '0', '--no-cache', '--log-level', 'warn', '--port', String(port)], '/v2/health/ready', port);
+  const { flags, off } = switchesOf(sw);
+  const env = sw === undefined ? undefined : { ...process.env, KILN_BISECT_OFF: off.join(',') };
+  const child = await start([...flags, ...profArgs(name), script, 'serve', '--workers', '0', '--no-cache', '--log-level', 'warn', '--port', String(port)], '/v2/health/ready', port, env);
   return { port, child };
 };
 
 const targets = opt.targets.split(',');
-const wanted = new Set(targets.map((t) => (t.startsWith('before:') ? 'before' : ['parsed', 'raw'].includes(t) ? 'noop' : 'kiln')));
+const isNoop = (base) => base === 'parsed' || base === 'raw';
+/** Which server process answers a target: noop[@flags], kiln, before, or bisect:<switches>. */
+const procOf = (t) => {
+  if (t.startsWith('before:')) return 'before';
+  const [base, sw] = t.split('@');
+  if (isNoop(base)) return sw === undefined ? 'noop' : `noop@${sw}`;
+  return sw === undefined ? 'kiln' : `bisect:${sw}`;
+};
+const wanted = new Set(targets.map(procOf));
 const procs = {};
-if (wanted.has('kiln')) procs.kiln = await kilnServer(ROOT, 'kiln');
+const kilnScript = opt['kiln-server'] ? path.resolve(opt['kiln-server']) : undefined;
+if (wanted.has('kiln')) procs.kiln = await kilnServer(ROOT, 'kiln', kilnScript ?? (targets.some((t) => t.startsWith('app-')) ? BISECT : undefined));
 if (wanted.has('before')) procs.before = await kilnServer(path.resolve(opt.before), 'before');
-if (wanted.has('noop')) {
-  const port = await freePort();
+for (const key of wanted) if (key.startsWith('bisect:')) procs[key] = await kilnServer(ROOT, key.replace(/[^a-z0-9-]+/g, '_'), BISECT, key.slice('bisect:'.length));
+const noops = [...wanted].filter((k) => k === 'noop' || k.startsWith('noop@'));
+if (noops.length > 0) {
   const reply = path.join(tmp, 'reply.json');
-  const anyKiln = procs.kiln ?? procs.before;
+  const anyKiln = procs.kiln ?? procs.before ?? Object.values(procs)[0];
   const text = anyKiln
     ? await (await fetch(`http://127.0.0.1:${anyKiln.port}/models/breast_cancer_logreg/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: readFileSync(bodyFiles.logreg, 'utf8').split('\n')[0] })).text()
     : '{"label":1,"probabilities":[0.01,0.99]}';
   writeFileSync(reply, text);
-  const child = await start([...profArgs('noop'), path.join(ROOT, 'bench', 'peers', 'noop-fastify.mjs'), String(port), reply, '0'], '/health', port);
-  procs.noop = { port, child };
+  for (const key of noops) {
+    const port = await freePort();
+    const { flags, off } = switchesOf(key.split('@')[1]);
+    if (off.length > 0) throw new Error(`${key}: the no-op server takes node flags only`);
+    const child = await start([...flags, ...profArgs(key.replace(/[^a-z0-9-]+/g, '_')), path.join(ROOT, 'bench', 'peers', 'noop-fastify.mjs'), String(port), reply, '0'], '/health', port);
+    procs[key] = { port, child };
+  }
 }
 
 function urlOf(target) {
-  const base = target.startsWith('before:') ? target.slice('before:'.length) : target;
-  const proc = target.startsWith('before:') ? procs.before : ['parsed', 'raw'].includes(base) ? procs.noop : procs.kiln;
+  const base = (target.startsWith('before:') ? target.slice('before:'.length) : target).split('@')[0];
+  const proc = procs[procOf(target)];
   const url =
-    base === 'parsed' || base === 'raw'
-      ? `/noop/${base}`
+    isNoop(base) || base === 'app-parsed' || base === 'app-raw'
+      ? `/noop/${base.replace('app-', '')}`
       : base === 'v2-logreg'
         ? '/v2/models/breast_cancer_logreg/infer'
         : `/models/${MODELS[base]}/predict`;
-  const bodies = base === 'parsed' || base === 'raw' ? bodyFiles.logreg : bodyFiles[base];
+  const bodies = MODELS[base] || base === 'v2-logreg' ? bodyFiles[base] : bodyFiles.logreg;
   return { url: `http://127.0.0.1:${proc.port}${url}`, pid: proc.child.pid, bodies };
+}
+
+/** The server's loop and GC counters (cpu.mjs --loop-stats; loop-stats-preload.mjs), or null. */
+async function loopStats(pid) {
+  if (!opt['loop-stats']) return null;
+  const file = path.join(statsDir, `${pid}.json`);
+  const before = (() => { try { return readFileSync(file, 'utf8'); } catch { return null; } })();
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 200; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    try {
+      const text = readFileSync(file, 'utf8');
+      if (text !== before && text.endsWith('}')) return JSON.parse(text);
+    } catch {}
+  }
+  throw new Error(`no loop stats from ${pid}`);
 }
 
 const served = new Map(); // pid -> requests answered (warm-up included), for profiles
@@ -155,20 +206,33 @@ try {
     for (let k = 0; k < targets.length; k++) {
       const t = targets[(k + round) % targets.length];
       const { url, pid, bodies } = urlOf(t);
+      const s0 = await loopStats(pid);
       const c0 = cpuUs(pid);
       const r = wrk(url, bodies, SECONDS, pid);
       const us = (cpuUs(pid) - c0) / r.requests;
-      results[t].push({ us, rps: r.reqPerSec });
-      process.stderr.write(`round ${round + 1} ${t}: ${us.toFixed(1)} µs CPU/request (${r.requests} requests, ${r.reqPerSec.toFixed(0)} req/s)\n`);
+      const s1 = await loopStats(pid);
+      const x = { us, rps: r.reqPerSec };
+      if (s0 && s1) {
+        x.perTurn = r.requests / (s1.loopCount - s0.loopCount);
+        x.minor = ((s1.gc.minor - s0.gc.minor) * 1000) / r.requests;
+        x.major = ((s1.gc.major - s0.gc.major + s1.gc.incremental - s0.gc.incremental) * 1000) / r.requests;
+        x.gcUs = ((s1.gc.ms - s0.gc.ms) * 1000) / r.requests;
+        x.newSpaceMB = s1.newSpace / 2 ** 20;
+        x.heapMB = s1.heapUsed / 2 ** 20;
+      }
+      results[t].push(x);
+      process.stderr.write(`round ${round + 1} ${t}: ${us.toFixed(1)} µs CPU/request (${r.requests} requests, ${r.reqPerSec.toFixed(0)} req/s)${x.perTurn ? `, ${x.perTurn.toFixed(1)} requests/turn, ${x.minor.toFixed(2)} scavenges/1k, GC ${x.gcUs.toFixed(1)} µs/request` : ''}\n`);
     }
   }
   const med = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
   console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${ROUNDS} rounds of ${SECONDS} s, wrk -t1 -c${opt.connections}`);
-  console.log('| target | CPU µs/request, median | min | req/s median |');
-  console.log('|---|---|---|---|');
+  const stats = opt['loop-stats'];
+  console.log(`| target | CPU µs/request, median | min | req/s median |${stats ? ' requests/loop turn | scavenges/1k requests | mark-compacts/1k | GC µs/request | new space MB | heap used MB |' : ''}`);
+  console.log(`|---|---|---|---|${stats ? '---|---|---|---|---|---|' : ''}`);
   for (const t of targets) {
     const us = results[t].map((x) => x.us);
-    console.log(`| ${t} | ${med(us).toFixed(1)} | ${Math.min(...us).toFixed(1)} | ${med(results[t].map((x) => x.rps)).toFixed(0)} |`);
+    const m = (k, d = 1) => med(results[t].map((x) => x[k])).toFixed(d);
+    console.log(`| ${t} | ${med(us).toFixed(1)} | ${Math.min(...us).toFixed(1)} | ${m('rps', 0)} |${stats ? ` ${m('perTurn')} | ${m('minor', 2)} | ${m('major', 2)} | ${m('gcUs')} | ${m('newSpaceMB')} | ${m('heapMB')} |` : ''}`);
   }
   for (const [name, p] of Object.entries(procs)) console.log(`${name} (pid ${p.child.pid}) answered ${served.get(p.child.pid) ?? 0} requests`);
 } finally {
