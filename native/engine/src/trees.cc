@@ -421,6 +421,25 @@ void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, d
   }
 }
 
+// QuickScorer (trees_qs.h): any m rows at once, a chunk of trees at a time; the exit leaves are
+// added in tree order by the walk's policies, so sums are bit-identical.
+template <class Rule, class Agg>
+void ScoreRowsQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc) {
+  const QsLeavesFn leaves_of = e.qs.leaves_of[Rule::kHasMissing ? 1 : 0];
+  const size_t nt = e.n_targets;
+  uint32_t leaf[kTreeBlockRows * kQsChunkTrees];
+  for (size_t r = 0; r < m; ++r) Agg::Start(e, acc + r * nt);
+  const size_t n_trees = e.roots.size();
+  for (size_t t0 = 0; t0 < n_trees; t0 += kQsChunkTrees) {
+    leaves_of(e, t0 / kQsChunkTrees, x, stride, m, leaf);
+    const size_t n = n_trees - t0 < kQsChunkTrees ? n_trees - t0 : kQsChunkTrees;
+    for (size_t r = 0; r < m; ++r) {
+      for (size_t t = 0; t < n; ++t) Agg::Add(e, t0 + t, leaf[r * kQsChunkTrees + t], acc + r * nt);
+    }
+  }
+  for (size_t r = 0; r < m; ++r) Agg::Finish(e, acc + r * nt);
+}
+
 // ---- AVX2 walk of shallow complete trees (float32 kinds, depth <= kVecMaxDepth)
 //
 // A block of 8 rows is first transposed feature-major (xt[f * 8 + row]), so one node's test for
@@ -627,6 +646,7 @@ template <class T, bool kLess, bool kMissing, bool kCat, bool kZero>
 TreeBlockFn PickKernel(const TreeEnsemble& e) {
   using R = SplitRule<T, kLess, kMissing, kCat, kZero>;
   if constexpr (!kCat && !kZero) {
+    if (e.algo == TreeAlgo::kQuickScorer) return e.boost ? &ScoreRowsQs<R, BoostAgg> : &ScoreRowsQs<R, AverageAgg>;
     if (e.complete_depth > 0) {
 #if KILN_TREES_AVX2
       if constexpr (std::is_same_v<T, float>) {
@@ -678,11 +698,13 @@ void Finish(TreeEnsemble& e) {
     e.depths = TreeDepths<float>(e);
     BuildComplete<float>(e, e.complete_nodes);
     BuildVec(e, LoadTreeIsa());
+    BuildQs(e, LoadTreeIsa());
     PickKernels<float>(e);
   } else {
     e.depths = TreeDepths<double>(e);
     BuildComplete<double>(e, e.complete_nodes_d);
     BuildVec(e, TreeIsa::kScalar);
+    BuildQs(e, TreeIsa::kScalar);
     PickKernels<double>(e);
   }
 }
