@@ -65,7 +65,7 @@ inline void ExitLeaves(const TreeEnsemble& e, size_t c, const M* v, size_t lanes
   const size_t n = std::min(kQsChunkTrees, e.roots.size() - t0);
   for (size_t t = 0; t < n; ++t) {
     const uint32_t* tl = q.leaves.data() + q.leaf_begin[t0 + t];
-    for (size_t r = 0; r < m; ++r) leaf[r * kQsChunkTrees + t] = tl[LowestBit(v[t * lanes + r])];
+    for (size_t r = 0; r < m; ++r) leaf[t * kTreeBlockRows + r] = tl[LowestBit(v[t * lanes + r])];
   }
 }
 
@@ -76,7 +76,8 @@ void LeavesScalar(const TreeEnsemble& e, size_t c, const void* xv, size_t stride
   const QsLayout& q = e.qs;
   const T* thr = ThrOf<T>(q);
   const M* mask = MaskOf<M>(q);
-  const uint32_t* tree = q.tree.data();
+  const uint32_t* at = q.at.data();
+  const uint8_t* nan_left = q.nan_left.data();
   const size_t nf = e.n_features;
   const size_t n = std::min(kQsChunkTrees, e.roots.size() - c * kQsChunkTrees);
   const uint32_t* begin = q.begin.data() + c * nf;
@@ -90,12 +91,12 @@ void LeavesScalar(const TreeEnsemble& e, size_t c, const void* xv, size_t stride
       if (kMissing && xf != xf) {
         // NaN goes right except at the nodes that send it left: not a prefix, so every node.
         for (uint32_t i = begin[f]; i < end; ++i) {
-          if ((tree[i] & kQsNanLeft) == 0) v[(tree[i] & ~kQsNanLeft) * B + r] &= mask[i];
+          if (!nan_left[i]) v[at[i] + r] &= mask[i];
         }
         continue;
       }
       for (uint32_t i = begin[f]; i < end && !GoesLeft<T, kLess>(xf, thr[i]); ++i) {
-        v[(tree[i] & ~kQsNanLeft) * B + r] &= mask[i];
+        v[at[i] + r] &= mask[i];
       }
     }
   }
@@ -118,6 +119,11 @@ void LeavesScalar(const TreeEnsemble& e, size_t c, const void* xv, size_t stride
 // feature-major, a node's test for all 8 rows is one compare against the broadcast threshold,
 // and its mask is ANDed into the 8 rows' masks of its tree where the row goes right. A feature's
 // scan stops when no row goes right. Rows past m repeat row 0, so they add no nodes to the scan.
+// Nodes per exit test in the vector scan (see LeavesAvx2): the test (movemask, compare, branch)
+// costs as much as a node; testing every 4th saves ~3 instructions a node and wastes at most 3
+// nodes per feature.
+constexpr uint32_t kQsUnroll = 4;
+
 template <class M, bool kLess, bool kMissing>
 void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, size_t m, uint32_t* leaf) {
   constexpr size_t B = kTreeBlockRows;
@@ -127,7 +133,8 @@ void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, 
   const QsLayout& q = e.qs;
   const float* thr = q.thr.data();
   const M* mask = MaskOf<M>(q);
-  const uint32_t* tree = q.tree.data();
+  const uint32_t* at = q.at.data();
+  const uint8_t* nan_left = q.nan_left.data();
   const size_t nf = e.n_features;
   const size_t n = std::min(kQsChunkTrees, e.roots.size() - c * kQsChunkTrees);
   const uint32_t* begin = q.begin.data() + c * nf;
@@ -137,34 +144,55 @@ void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, 
   for (size_t i = 0; i < n * kWords; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(v) + i, ones);
   const float* rows[B];
   for (size_t r = 0; r < B; ++r) rows[r] = x + (r < m ? r : 0) * stride;
+  // Node i: the lanes going left (all ones), and its mask ANDed into the other lanes' masks.
+  const auto left_at = [&](__m256 xf, uint32_t i) {
+    return _mm256_castps_si256(_mm256_cmp_ps(xf, _mm256_broadcast_ss(thr + i), kPred));
+  };
+  const auto apply = [&](uint32_t i, __m256i left) {
+    __m256i* vt = reinterpret_cast<__m256i*>(v + at[i]);
+    if constexpr (kWords == 1) {
+      const __m256i keep = _mm256_or_si256(left, _mm256_set1_epi32(static_cast<int32_t>(mask[i])));
+      _mm256_store_si256(vt, _mm256_and_si256(_mm256_load_si256(vt), keep));
+    } else {
+      const __m256i mk = _mm256_set1_epi64x(static_cast<int64_t>(mask[i]));
+      const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(left));
+      const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(left, 1));
+      _mm256_store_si256(vt, _mm256_and_si256(_mm256_load_si256(vt), _mm256_or_si256(lo, mk)));
+      _mm256_store_si256(vt + 1, _mm256_and_si256(_mm256_load_si256(vt + 1), _mm256_or_si256(hi, mk)));
+    }
+  };
+  const auto all_left = [](__m256i left) { return _mm256_movemask_ps(_mm256_castsi256_ps(left)) == 0xFF; };
   for (size_t f = 0; f < nf; ++f) {
     const __m256 xf = _mm256_setr_ps(rows[0][f], rows[1][f], rows[2][f], rows[3][f], rows[4][f], rows[5][f],
                                      rows[6][f], rows[7][f]);
     const uint32_t end = begin[f + 1];
-    __m256i nan = _mm256_setzero_si256();
-    bool whole = false;  // some row is NaN and the nodes route it: scan every node
+    uint32_t i = begin[f];
     if constexpr (kMissing) {
-      nan = _mm256_castps_si256(_mm256_cmp_ps(xf, xf, _CMP_UNORD_Q));
-      whole = !_mm256_testz_si256(nan, nan);
-    }
-    for (uint32_t i = begin[f]; i < end; ++i) {
-      __m256i left = _mm256_castps_si256(_mm256_cmp_ps(xf, _mm256_broadcast_ss(thr + i), kPred));
-      if constexpr (kMissing) {
-        // NaN lanes go left where the node says so; the scan then covers every node.
-        left = _mm256_or_si256(left, _mm256_and_si256(nan, _mm256_set1_epi32(-static_cast<int32_t>(tree[i] >> 31))));
+      const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(xf, xf, _CMP_UNORD_Q));
+      if (!_mm256_testz_si256(nan, nan)) {
+        // A NaN lane goes left where the node says so: not a prefix, so every node.
+        for (; i < end; ++i) {
+          const __m256i nl = _mm256_set1_epi32(-static_cast<int32_t>(nan_left[i]));
+          apply(i, _mm256_or_si256(left_at(xf, i), _mm256_and_si256(nan, nl)));
+        }
+        continue;
       }
-      if (!whole && _mm256_movemask_ps(_mm256_castsi256_ps(left)) == 0xFF) break;
-      __m256i* vt = reinterpret_cast<__m256i*>(v) + (tree[i] & ~kQsNanLeft) * kWords;
-      if constexpr (kWords == 1) {
-        // Where the row goes left the mask is all ones (keep), else the node's mask.
-        const __m256i keep = _mm256_or_si256(left, _mm256_set1_epi32(static_cast<int32_t>(mask[i])));
-        _mm256_store_si256(vt, _mm256_and_si256(_mm256_load_si256(vt), keep));
-      } else {
-        const __m256i mk = _mm256_set1_epi64x(static_cast<int64_t>(mask[i]));
-        const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(left));
-        const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(left, 1));
-        _mm256_store_si256(vt, _mm256_and_si256(_mm256_load_si256(vt), _mm256_or_si256(lo, mk)));
-        _mm256_store_si256(vt + 1, _mm256_and_si256(_mm256_load_si256(vt + 1), _mm256_or_si256(hi, mk)));
+    }
+    // Applying a node where every lane goes left changes nothing, so the exit is tested once per
+    // kQsUnroll nodes (at the group's last, the highest threshold).
+    for (; i + kQsUnroll <= end; i += kQsUnroll) {
+      __m256i left = _mm256_setzero_si256();
+      for (uint32_t k = 0; k < kQsUnroll; ++k) {
+        left = left_at(xf, i + k);
+        apply(i + k, left);
+      }
+      if (all_left(left)) break;
+    }
+    if (i + kQsUnroll > end) {
+      for (; i < end; ++i) {
+        const __m256i left = left_at(xf, i);
+        if (all_left(left)) break;
+        apply(i, left);
       }
     }
   }
@@ -207,7 +235,8 @@ void PickLeaves(TreeEnsemble& e, bool avx2) {
 struct Entry {
   double thr;  // the walk's threshold (float32 kinds: its float, widened exactly)
   uint32_t chunk_feature;
-  uint32_t tree;
+  uint32_t at;
+  bool nan_left;
   uint64_t mask;
 };
 
@@ -239,8 +268,8 @@ void LayOutTree(const TreeEnsemble& e, const NodeT<T>* nodes, size_t n_nodes, si
     const uint64_t below_lo = (uint64_t{1} << lo) - 1;  // lo < hi <= 64
     entries.push_back({static_cast<double>(n.thr),
                        chunk * e.n_features + static_cast<uint32_t>(n.feature),
-                       static_cast<uint32_t>(t % kQsChunkTrees) | ((n.aux & kNodeMissingLeft) ? kQsNanLeft : 0u),
-                       ~(below_hi & ~below_lo)});
+                       static_cast<uint32_t>(t % kQsChunkTrees * kTreeBlockRows),
+                       (n.aux & kNodeMissingLeft) != 0, ~(below_hi & ~below_lo)});
   }
 }
 
@@ -274,7 +303,8 @@ void Build(TreeEnsemble& e, uint32_t mask_bits) {
     } else {
       q.thr_d.push_back(en.thr);
     }
-    q.tree.push_back(en.tree);
+    q.at.push_back(en.at);
+    q.nan_left.push_back(en.nan_left ? 1 : 0);
     if (mask_bits == 32) {
       q.mask32.push_back(static_cast<uint32_t>(en.mask));
     } else {

@@ -46,12 +46,17 @@ void SetTreeAlgo(std::optional<TreeAlgo> algo);
 // kQsChunkTrees = 256 trees: the trees are scored in chunks of this many, each with its own
 //   per-feature lists, so a block's leaf masks (8 rows x 256 trees x 8 bytes = 16 KB at most)
 //   stay on the stack and in L1 whatever the ensemble's size.
+// kQsMinRows = 3 rows: a block's scan costs about the same for 1 row as for 8 (RF100: ~5 us), a
+//   row of the walk ~1.9 us; blocks of fewer rows (single rows, a batch's last rows) keep the walk.
 inline constexpr uint32_t kQsMaxLeaves = 64;
+inline constexpr size_t kQsMinRows = 3;
 inline constexpr size_t kQsChunkTrees = 256;
 
 // Writes, for rows 0 .. m-1 (m <= kTreeBlockRows) of a prepared block and the trees of chunk c,
-// each row's exit leaf (its leaf_values offset) to leaf[r * kQsChunkTrees + t - c * kQsChunkTrees].
+// each row's exit leaf (its leaf_values offset) to leaf[(t - c * kQsChunkTrees) * kTreeBlockRows + r].
 using QsLeavesFn = void (*)(const TreeEnsemble& e, size_t c, const void* x, size_t stride, size_t m, uint32_t* leaf);
+// The walk's kernel (trees.h TreeBlockFn).
+using QsWalkFn = void (*)(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc);
 
 // The QuickScorer layout of an ensemble (TreeEnsemble::qs), when algo is kQuickScorer.
 struct QsLayout {
@@ -61,15 +66,17 @@ struct QsLayout {
   std::vector<uint32_t> begin;
   std::vector<float> thr;        // float32 kinds: the walk's float thresholds
   std::vector<double> thr_d;     // float64 kinds
-  std::vector<uint32_t> tree;    // the node's tree within its chunk, | kQsNanLeft
+  std::vector<uint32_t> at;      // the node's tree within its chunk, times kTreeBlockRows: its masks' index
+  std::vector<uint8_t> nan_left;  // 1: NaN goes left at the node
   std::vector<uint32_t> mask32;  // mask_bits 32: all ones but the node's left subtree's leaves
   std::vector<uint64_t> mask64;  // mask_bits 64
   std::vector<uint32_t> leaf_begin;  // per tree: its first entry in leaves
   std::vector<uint32_t> leaves;      // per tree, left to right: leaf_values offsets
   // [0]: blocks without NaN (or NaN going right everywhere); [1]: NaN routed by the nodes' flags.
   QsLeavesFn leaves_of[2] = {nullptr, nullptr};
+  // The walk's kernels, for blocks of fewer than kQsMinRows rows (indexed as leaves_of).
+  QsWalkFn walk[2] = {nullptr, nullptr};
 };
-inline constexpr uint32_t kQsNanLeft = 0x80000000u;  // in QsLayout::tree: NaN goes left
 
 // Picks the algorithm for a parsed, flattened ensemble (e.depths, e.isa and the nodes set) and
 // builds e.qs when it is QuickScorer: e.algo is set either way. isa: the load's instruction set.
