@@ -444,9 +444,16 @@ void ScoreRowsQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m, 
   for (size_t t0 = 0; t0 < n_trees; t0 += kQsChunkTrees) {
     e.qs.leaves_of[nan](e, t0 / kQsChunkTrees, x, stride, m, leaf);
     const size_t n = n_trees - t0 < kQsChunkTrees ? n_trees - t0 : kQsChunkTrees;
-    // Rows inner: each row's sum is a chain of dependent adds, the rows' chains overlap.
-    for (size_t t = 0; t < n; ++t) {
-      for (size_t r = 0; r < m; ++r) Agg::template Add<kNT>(e, t0 + t, leaf[t * B + r], sums + r * nt);
+    // Rows inner: each row's sum is a chain of dependent adds, the rows' chains overlap. A full
+    // block's loop has a constant count, so it unrolls and the sums stay in registers.
+    if (m == B) {
+      for (size_t t = 0; t < n; ++t) {
+        for (size_t r = 0; r < B; ++r) Agg::template Add<kNT>(e, t0 + t, leaf[t * B + r], sums + r * nt);
+      }
+    } else {
+      for (size_t t = 0; t < n; ++t) {
+        for (size_t r = 0; r < m; ++r) Agg::template Add<kNT>(e, t0 + t, leaf[t * B + r], sums + r * nt);
+      }
     }
   }
   for (size_t r = 0; r < m; ++r) Agg::Finish(e, sums + r * nt);
