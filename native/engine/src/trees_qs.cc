@@ -196,6 +196,26 @@ void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, 
       }
     }
   }
+  if constexpr (kWords == 1) {
+    if (q.leaf_step != 0) {
+      // The lowest set bit's index, 8 rows at once: v & -v is a power of two, exact as a float
+      // (bit 31 as -2^31), whose exponent field is 127 + the index.
+      const size_t t0 = c * kQsChunkTrees;
+      const __m256i step = _mm256_set1_epi32(static_cast<int32_t>(q.leaf_step));
+      const __m256i bias = _mm256_set1_epi32(127);
+      const __m256i exp_bits = _mm256_set1_epi32(0xFF);
+      for (size_t t = 0; t < n; ++t) {
+        const __m256i vt = _mm256_load_si256(reinterpret_cast<const __m256i*>(v) + t);
+        const __m256i low = _mm256_and_si256(vt, _mm256_sub_epi32(_mm256_setzero_si256(), vt));
+        const __m256i bits = _mm256_castps_si256(_mm256_cvtepi32_ps(low));
+        const __m256i j = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), exp_bits), bias);
+        const __m256i off = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(q.leaf_first[t0 + t])),
+                                             _mm256_mullo_epi32(j, step));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf + t * B), off);
+      }
+      return;
+    }
+  }
   ExitLeaves<M>(e, c, v, B, m, leaf);
 }
 
@@ -288,6 +308,16 @@ void Build(TreeEnsemble& e, uint32_t mask_bits) {
   }
   std::vector<Entry> entries;
   for (size_t t = 0; t < e.roots.size(); ++t) LayOutTree<T>(e, nodes, n_nodes, t, q, entries);
+  const uint32_t step = e.boost ? 1u : e.n_targets;
+  q.leaf_step = step;
+  for (size_t t = 0; t < e.roots.size(); ++t) {
+    const uint32_t* tl = q.leaves.data() + q.leaf_begin[t];
+    const size_t n = (t + 1 < e.roots.size() ? q.leaf_begin[t + 1] : q.leaves.size()) - q.leaf_begin[t];
+    q.leaf_first.push_back(tl[0]);
+    for (size_t j = 0; j < n; ++j) {
+      if (tl[j] != tl[0] + j * step) q.leaf_step = 0;
+    }
+  }
   // Ties in a feature's threshold may go in any order: a value goes the same way at both.
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.chunk_feature != b.chunk_feature ? a.chunk_feature < b.chunk_feature : a.thr < b.thr;

@@ -72,6 +72,11 @@ struct QsLayout {
   std::vector<uint64_t> mask64;  // mask_bits 64
   std::vector<uint32_t> leaf_begin;  // per tree: its first entry in leaves
   std::vector<uint32_t> leaves;      // per tree, left to right: leaf_values offsets
+  // When every tree's leaves lie in leaf_values left to right, leaf_step apart (how the parser
+  // stores them): leaf j of tree t is at leaf_first[t] + j * leaf_step, computed 8 rows at a
+  // time by the AVX2 kernel. 0: use `leaves`.
+  uint32_t leaf_step = 0;
+  std::vector<uint32_t> leaf_first;
   // [0]: blocks without NaN (or NaN going right everywhere); [1]: NaN routed by the nodes' flags.
   QsLeavesFn leaves_of[2] = {nullptr, nullptr};
   // The walk's kernels, for blocks of fewer than kQsMinRows rows (indexed as leaves_of).
