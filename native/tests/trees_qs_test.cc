@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -110,7 +111,7 @@ Json RandomEnsemble(std::mt19937_64& rng, const Shape& s, size_t n_features, std
   return o;
 }
 
-TreeEnsemble Parse(const Json& j, TreeIsa isa, TreeAlgo algo) {
+TreeEnsemble Parse(const Json& j, TreeIsa isa, std::optional<TreeAlgo> algo) {
   SetTreeIsa(isa);
   SetTreeAlgo(algo);
   TreeEnsemble e;
@@ -308,13 +309,21 @@ TEST(TreeQuickScorer, PicksTheWalkWhereItDoesNotApply) {
   const TreeEnsemble shallow = Parse(stumps, BestTreeIsa(), TreeAlgo::kQuickScorer);
   EXPECT_EQ(shallow.algo, BestTreeIsa() == TreeIsa::kAvx2 ? TreeAlgo::kWalk : TreeAlgo::kQuickScorer);
 
+  // Automatically: V-QuickScorer on an AVX2 CPU for float32 kinds only (the scalar kernels are
+  // slower than the walk).
+  const TreeAlgo vqs = BestTreeIsa() == TreeIsa::kAvx2 ? TreeAlgo::kQuickScorer : TreeAlgo::kWalk;
   TreeEnsemble e;
   ASSERT_EQ(setenv("KILN_TREE_ALGO", "walk", 1), 0);
   ParseTreeEnsemble(JVal(j, "estimator"), e);
   EXPECT_EQ(e.algo, TreeAlgo::kWalk);
   ASSERT_EQ(unsetenv("KILN_TREE_ALGO"), 0);
   ParseTreeEnsemble(JVal(j, "estimator"), e);
-  EXPECT_EQ(e.algo, TreeAlgo::kQuickScorer);
+  EXPECT_EQ(e.algo, vqs);
+  EXPECT_EQ(Parse(j, TreeIsa::kScalar, std::nullopt).algo, TreeAlgo::kWalk);
+  Json f64 = j;
+  f64["threshold_dtype"] = "float64";
+  EXPECT_EQ(Parse(f64, BestTreeIsa(), std::nullopt).algo, TreeAlgo::kWalk);
+  EXPECT_EQ(Parse(f64, BestTreeIsa(), TreeAlgo::kQuickScorer).algo, TreeAlgo::kQuickScorer);
 }
 
 }  // namespace

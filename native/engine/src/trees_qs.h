@@ -34,9 +34,10 @@ enum class TreeAlgo : uint8_t {
   kWalk,         // the block walk of trees.cc (the complete layout, the AVX2 walk or the node walk)
   kQuickScorer,  // trees_qs.cc
 };
-// The algorithm loads use from now on: `algo` where it applies, or the automatic choice for
-// nullopt. For tests and for comparing kernels; the environment variable KILN_TREE_ALGO=walk
-// forces the walk in the same way. Models already loaded keep theirs.
+// The algorithm loads use from now on: `algo` where it applies (kQuickScorer: also the scalar
+// kernels), or the automatic choice for nullopt (V-QuickScorer where it applies: AVX2 CPU,
+// float32 kinds; else the walk). For tests and for comparing kernels; the environment variable
+// KILN_TREE_ALGO=walk forces the walk in the same way. Models already loaded keep theirs.
 void SetTreeAlgo(std::optional<TreeAlgo> algo);
 
 // Tunables, measured on a Zen 2 EPYC (docs/benchmarks.md "How the engine walks trees").
