@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "head.h"
+#include "trees_qs.h"
 
 namespace kiln::internal {
 
@@ -122,6 +123,9 @@ struct TreeEnsemble {
   std::vector<int32_t> vec_nan_left;
   // Boost with one raw score: per tree its 8 leaf values, split in dwords (trees.cc BuildVec).
   std::vector<double> vec_leaf;
+  // Batches by QuickScorer (trees_qs.h) or the walk, picked once at load (BuildQs).
+  TreeAlgo algo = TreeAlgo::kWalk;
+  QsLayout qs;
   std::vector<Node> nodes;
   std::vector<NodeD> nodes_d;        // float64 kinds (and staging while parsing)
   std::vector<CatSplit> cat_splits;
