@@ -462,12 +462,12 @@ void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, d
   }
 }
 
-// QuickScorer (trees_qs.h): any m rows at once, a chunk of trees at a time; the exit leaves are
-// added in tree order by the walk's policies, so sums are bit-identical. kNT: n_targets when
-// 1 or 2 (else 0): the rows' sums then stay in a local array the compiler keeps in registers
+// QuickScorer (trees_qs.h): m <= kTreeBlockRows rows at once, a chunk of trees at a time; the exit
+// leaves are added in tree order by the walk's policies, so sums are bit-identical. kNT: n_targets
+// when 1 or 2 (else 0): the rows' sums then stay in a local array the compiler keeps in registers
 // (with n_targets read at run time the adds cost ~200 ns per RF100 row, a third of the scan).
 template <class Rule, class Agg, uint32_t kNT>
-void ScoreRowsQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc) {
+void ScoreBlockQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc) {
   constexpr size_t B = kTreeBlockRows;
   const size_t nan = Rule::kHasMissing ? 1 : 0;
   // A single row costs the scan of a whole block (~8x a row of it); few rows keep the walk.
@@ -495,6 +495,16 @@ void ScoreRowsQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m, 
   }
   for (size_t r = 0; r < m; ++r) Agg::Finish(e, sums + r * nt);
   if (kNT) std::memcpy(acc, sums, m * nt * sizeof(double));
+}
+// Any m rows (a tile): block after block, each block's scan over the whole ensemble.
+template <class Rule, class Agg, uint32_t kNT>
+void ScoreRowsQs(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
+  using T = typename Rule::Value;
+  const T* x = static_cast<const T*>(xv);
+  for (size_t r0 = 0; r0 < m; r0 += kTreeBlockRows) {
+    const size_t b = m - r0 < kTreeBlockRows ? m - r0 : kTreeBlockRows;
+    ScoreBlockQs<Rule, Agg, kNT>(e, x + r0 * stride, stride, b, acc + r0 * e.n_targets);
+  }
 }
 template <class Rule, class Agg>
 TreeBlockFn PickQs(const TreeEnsemble& e) {
