@@ -1,66 +1,29 @@
-// The Fastify application: routes, error handling, protection, metrics. One instance per process
-// (a cluster worker, or the calling process when workers = 0).
+// The Fastify application: options, body parsing, error handling, protection, response metrics,
+// shutdown; the routes are in routes/ (v2, v1, predict, repository, operations). One instance per
+// process (a cluster worker, or the calling process when workers = 0).
 
-import { timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-import Fastify, { LogController, type onResponseHookHandler, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type onResponseHookHandler, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
 
 import { KilnError, isKilnError, ERROR_CODES, type KilnErrorCode } from '../errors.js';
-import type { FeatureRecord } from '../encode.js';
-import type { Prediction } from '../types.js';
-import { ResponseCache } from './cache.js';
 import type { ServerConfig } from './config.js';
-import type { Batch, BatchResult, V2InferRequest } from './marshal.js';
+import { JSON_TYPE, KILN_VERSION, entryMetricsOf, type AppHooks, type ServerContext } from './context.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { ServerMetrics, type CountingChild } from './metrics.js';
-import { ModelRepository, isValidModelName, type ModelEntry } from './repository.js';
+import { ModelRepository } from './repository.js';
+import { registerOperationsRoutes } from './routes/operations.js';
+import { registerPredictRoutes } from './routes/predict.js';
+import { registerRepositoryRoutes } from './routes/repository.js';
+import { registerV1Routes } from './routes/v1.js';
+import { registerV2Routes } from './routes/v2.js';
 import * as S from './schemas.js';
 import { warmNextTick } from './tick-warmup.js';
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const KILN_VERSION = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+export { KILN_VERSION, type AppHooks } from './context.js';
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 /** Longest path parameter the router hands to a route (model names are at most 128 characters). */
 const MAX_PATH_PARAM_LENGTH = 1024;
-
-/** Per-request state. */
-interface KilnRequestState {
-  entry: ModelEntry | null;
-  start: bigint;
-}
-
-/**
- * What the record routes' body parser found (see recordBodyParser): the entry the body was read
- * for, its cache key (null: no cache) and the cached response, if any.
- */
-interface RecordBody {
-  entry: ModelEntry;
-  key: string | null;
-  hit: string | undefined;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The body as received: text (V2 route), bytes (record routes). */
-    rawBody: string | Buffer | undefined;
-    kiln: KilnRequestState | null;
-    recordBody: RecordBody | null;
-  }
-}
-
-/** Hooks for cluster mode: admin actions are applied here and announced to the other workers. */
-export interface AppHooks {
-  /** Called after this process applied a load/unload, to replay it in the other workers. */
-  onAdminAction?(action: 'load' | 'unload', name: string, at: number): void;
-  /** Returns the whole server's metrics text (cluster aggregation); default: this process's. */
-  clusterMetrics?(): Promise<string>;
-}
 
 export interface KilnServer {
   readonly app: FastifyInstance;
@@ -73,45 +36,12 @@ export interface KilnServer {
   close(): Promise<void>;
 }
 
-interface EntryMetrics {
-  success: { inc(n?: number): void };
-  inferences: { inc(n?: number): void };
-  execs: { inc(n?: number): void };
-  hits: { inc(n?: number): void };
-  misses: { inc(n?: number): void };
-  request: { observe(v: number): void };
-  compute: { observe(v: number): void };
-}
-
-function seconds(since: bigint): number {
-  return Number(process.hrtime.bigint() - since) / 1e9;
-}
-
 /** Builds the server (models loaded, routes registered) without listening. */
 export async function createServer(config: ServerConfig, hooks: AppHooks = {}, loggerOverride?: FastifyServerOptions['logger']): Promise<KilnServer> {
   // First, before building anything: a nextTick that first gets hot while the server is built
   // stays megamorphic and costs ~10 µs of CPU per request (tick-warmup.ts).
   await warmNextTick();
   const metrics = new ServerMetrics();
-  const perEntry = new WeakMap<ModelEntry, EntryMetrics>();
-  const entryMetrics = (entry: ModelEntry): EntryMetrics => {
-    let m = perEntry.get(entry);
-    if (!m) {
-      const labels = { model: entry.name, version: entry.version };
-      m = {
-        success: metrics.requestSuccess.child(labels),
-        inferences: metrics.inferenceCount.child(labels),
-        execs: metrics.execCount.child(labels),
-        hits: metrics.cacheHits.child(labels),
-        misses: metrics.cacheMisses.child(labels),
-        request: metrics.requestDuration.child(labels),
-        compute: metrics.computeDuration.child(labels),
-      };
-      perEntry.set(entry, m);
-    }
-    return m;
-  };
-
   const app = Fastify({
     logger: loggerOverride ?? { level: config.logLevel },
     // One log line per error (written by fail() below), none per successful request.
@@ -176,7 +106,8 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     done();
   });
 
-  // Body parsing: JSON only (anything else is 415), kept as text for the response cache.
+  // Body parsing: JSON only (anything else is 415), kept as text for the response cache. The record
+  // routes replace it in their own scope with a byte parser (routes/serving.ts recordBodyParser).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -194,6 +125,8 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   app.decorateRequest('rawBody', undefined);
   app.decorateRequest('kiln', null);
   app.decorateRequest('recordBody', null);
+
+  const ctx: ServerContext = { config, repository, metrics, hooks, entryMetrics: entryMetricsOf(metrics), closing: false };
 
   await app.register(swagger, {
     openapi: {
@@ -309,334 +242,19 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     fail(request, reply, 404, 'KILN_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`);
   });
 
-  // ---------- helpers of the predict routes ----------
+  // Routes, in the order of the OpenAPI document.
+  registerV2Routes(app, ctx);
+  await registerV1Routes(app, ctx);
+  await registerPredictRoutes(app, ctx);
+  registerRepositoryRoutes(app, ctx);
+  registerOperationsRoutes(app, ctx);
 
-  const resolve = (request: FastifyRequest, name: string, version: string | undefined): ModelEntry => {
-    const state: KilnRequestState = { entry: null, start: process.hrtime.bigint() };
-    request.kiln = state;
-    // The record routes' body parser may have resolved it already (for its cache lookup): the
-    // request is then served by that version even if a reload happened since (models are immutable).
-    const entry = request.recordBody?.entry ?? repository.get(name, version);
-    state.entry = entry;
-    return entry;
-  };
-
-  const cached = (request: FastifyRequest, reply: FastifyReply, entry: ModelEntry, kind: string): string | null => {
-    const pre = request.recordBody;
-    let key: string | null;
-    let hit: string | undefined;
-    if (pre !== null) {
-      ({ key, hit } = pre);
-      if (key === null) return null;
-    } else {
-      if (!entry.cache || request.rawBody === undefined) return null;
-      key = ResponseCache.key(kind, request.rawBody);
-      hit = entry.cache.get(key);
-    }
-    const m = entryMetrics(entry);
-    if (hit !== undefined) {
-      m.hits.inc();
-      m.success.inc();
-      m.request.observe(seconds((request.kiln as KilnRequestState).start));
-      void reply.code(200).type(JSON_TYPE).header('x-kiln-cache', 'hit').send(hit);
-      return null;
-    }
-    m.misses.inc();
-    return key;
-  };
-
-  const finish = (request: FastifyRequest, reply: FastifyReply, entry: ModelEntry, key: string | null, payload: unknown, rows: number, computeSeconds: number): FastifyReply => {
-    // Payloads are built here with exactly the response schema's fields and types, so V8's native
-    // JSON.stringify gives the schema serializer's text without its per-call anyOf validation.
-    const text = JSON.stringify(payload);
-    reply.code(200);
-    if (key !== null) entry.cache?.set(key, text);
-    const m = entryMetrics(entry);
-    m.success.inc();
-    m.inferences.inc(rows);
-    m.execs.inc();
-    m.compute.observe(computeSeconds);
-    m.request.observe(seconds((request.kiln as KilnRequestState).start));
-    return reply.type(JSON_TYPE).header('x-kiln-model-version', entry.version).send(text);
-  };
-
-  const run = async (entry: ModelEntry, batch: Batch): Promise<BatchResult> => {
-    const model = entry.model;
-    const offLoop = batch.rows >= config.asyncBatchRows;
-    if (batch.kind === 'matrix') {
-      const out = offLoop ? await model.predictMatrixRawAsync(batch.data, batch.rows) : model.predictMatrixRaw(batch.data, batch.rows);
-      return { kind: 'raw', out, rows: batch.rows };
-    }
-    const predictions = offLoop ? await model.predictBatchAsync(batch.records) : model.predictBatch(batch.records);
-    return { kind: 'predictions', predictions, rows: batch.rows };
-  };
-
-  const predictRecords = async (entry: ModelEntry, records: FeatureRecord[]): Promise<{ predictions: Prediction[]; seconds: number }> => {
-    if (records.length > config.maxBatchRows) {
-      throw new KilnError('KILN_REQUEST_LIMIT', `the request has ${records.length} rows; this server takes at most ${config.maxBatchRows} per request`);
-    }
-    if (records.length === 0) throw new KilnError('KILN_REQUEST_INVALID', 'the request has no rows');
-    const t0 = process.hrtime.bigint();
-    const model = entry.model;
-    const predictions = records.length >= config.asyncBatchRows ? await model.predictBatchAsync(records) : model.predictBatch(records);
-    return { predictions, seconds: seconds(t0) };
-  };
-
-  // Body parser of the record routes (friendly predict, KServe V1 predict): keeps the raw bytes
-  // and, when the model is there and its cache holds the answer, neither decodes nor parses them
-  // (the key is the bytes; only bodies that were answered 200 are in the cache, so a hit body is
-  // valid and the placeholder handed to the schema stands for it). Otherwise the body is parsed
-  // with JSON.parse as before, and the schema and the encoder answer with the same errors.
-  // (A native parse of the bytes into encoded rows was tried and measured slower than JSON.parse
-  // plus the compiled JS encoder: bench/dev/README.md.)
-  const PLACEHOLDER_RECORD = Object.freeze({});
-  const PLACEHOLDER_INSTANCES = Object.freeze({ instances: Object.freeze([]) });
-  const recordBodyParser = (kind: 'predict' | 'v1') => (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
-    request.rawBody = body;
-    if (body.length === 0) {
-      done(null, undefined);
-      return;
-    }
-    const params = request.params as { name?: string; version?: string };
-    let entry: ModelEntry | null = null;
-    try {
-      if (typeof params.name === 'string') entry = repository.get(params.name, params.version);
-    } catch {
-      entry = null; // the handler resolves again and answers the error
-    }
-    if (entry !== null) {
-      // Kept also without a cache: the handler serves this entry without a second lookup.
-      const key = entry.cache ? ResponseCache.key(kind, body) : null;
-      const hit = key === null ? undefined : entry.cache?.get(key);
-      request.recordBody = { entry, key, hit };
-      if (hit !== undefined) {
-        done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
-        return;
-      }
-    }
-    try {
-      done(null, JSON.parse(body.toString('utf8')));
-    } catch (error) {
-      done(new KilnError('KILN_REQUEST_INVALID', `the body is not valid JSON: ${(error as Error).message}`), undefined);
-    }
-  };
-
-  const notReady = (error: unknown): boolean => isKilnError(error) && error.code === 'KILN_MODEL_UNAVAILABLE';
-
-  // ---------- KServe V2 / Open Inference Protocol ----------
-
-  const v2 = { tags: ['v2'] };
-  app.get('/v2/health/live', { schema: { ...v2, summary: 'Server live', response: { 200: S.liveResponse } } }, async () => ({ live: true }));
-
-  app.get('/v2/health/ready', { schema: { ...v2, summary: 'Server ready (400 when not)', response: { 200: S.readyResponse, 400: S.readyResponse } } }, async (_request, reply) => {
-    const health = repository.health();
-    const ready = health.ready && !closing;
-    if (closing) health.details.unshift('the server is shutting down');
-    return reply.code(ready ? 200 : 400).send(health.details.length > 0 ? { ready, details: health.details } : { ready });
-  });
-
-  app.get('/v2', { schema: { ...v2, summary: 'Server metadata', response: { 200: S.serverMetadataResponse } } }, async () => ({
-    name: 'kiln',
-    version: KILN_VERSION,
-    extensions: config.adminToken ? ['model_repository'] : [],
-  }));
-
-  const modelMetadata = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>) => {
-    const { name, version } = request.params;
-    const entry = repository.get(name, version);
-    return {
-      name,
-      versions: repository.versions(name),
-      platform: 'kiln_modelv1',
-      inputs: entry.plan.metadataInputs,
-      outputs: entry.plan.metadataOutputs,
-      parameters: { task: entry.model.task, version: entry.version },
-    };
-  };
-  const metadataSchema = (params: object) => ({ schema: { ...v2, summary: 'Model metadata', params, response: { 200: S.modelMetadataResponse, ...S.errorResponses } } });
-  app.get('/v2/models/:name', metadataSchema(S.nameParams), modelMetadata);
-  app.get('/v2/models/:name/versions/:version', metadataSchema(S.nameVersionParams), modelMetadata);
-
-  const modelReady = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>, reply: FastifyReply) => {
-    const { name, version } = request.params;
-    try {
-      repository.get(name, version);
-      return reply.send({ name, ready: true });
-    } catch (error) {
-      if (notReady(error)) return reply.code(400).send({ name, ready: false });
-      throw error;
-    }
-  };
-  const readySchema = (params: object) => ({
-    schema: { ...v2, summary: 'Model ready (400 when not)', params, response: { 200: S.modelReadyResponse, 400: S.modelReadyResponse, 404: S.errorSchema } },
-  });
-  app.get('/v2/models/:name/ready', readySchema(S.nameParams), modelReady);
-  app.get('/v2/models/:name/versions/:version/ready', readySchema(S.nameVersionParams), modelReady);
-
-  const infer = async (request: FastifyRequest<{ Params: { name: string; version?: string }; Body: V2InferRequest }>, reply: FastifyReply) => {
-    const entry = resolve(request, request.params.name, request.params.version);
-    const key = cached(request, reply, entry, 'v2');
-    if (reply.sent) return reply;
-    const body = request.body;
-    const plan = entry.plan;
-    const wanted = plan.requestedOutputs(body);
-    const t0 = process.hrtime.bigint();
-    const batch = plan.fromV2(body, config.maxBatchRows);
-    const result = await run(entry, batch);
-    const payload: Record<string, unknown> = { model_name: entry.name, model_version: entry.version };
-    if (body.id !== undefined) payload['id'] = body.id;
-    payload['outputs'] = plan.toV2Outputs(result, wanted);
-    return finish(request, reply, entry, key, payload, batch.rows, seconds(t0));
-  };
-  const inferSchema = (params: object) => ({
-    schema: { ...v2, summary: 'Inference', params, body: S.inferRequest, response: { 200: S.inferResponse, ...S.errorResponses } },
-  });
-  app.post('/v2/models/:name/infer', inferSchema(S.nameParams), infer);
-  app.post('/v2/models/:name/versions/:version/infer', inferSchema(S.nameVersionParams), infer);
-
-  // ---------- KServe V1 / TF Serving row format ----------
-
-  // find-my-way: a regex parameter followed by a literal ':' ("::" escapes it). The regex sees the
-  // decoded segment, so it takes anything ("..%2F" is "../"): checkName answers 400, not a 404.
-  const v1Name = ':name(^.+)';
-  const v1Version = ':version(^.+)';
-  const checkName = (name: string, version?: string): void => {
-    if (!isValidModelName(name)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model name ${JSON.stringify(name.slice(0, 200))}`);
-    if (version !== undefined && !/^[0-9]{1,18}$/.test(version)) throw new KilnError('KILN_REQUEST_INVALID', `invalid model version ${JSON.stringify(version.slice(0, 200))}`);
-  };
-  const v1Predict = async (request: FastifyRequest<{ Params: { name: string; version?: string }; Body: { instances: FeatureRecord[] } }>, reply: FastifyReply) => {
-    checkName(request.params.name, request.params.version);
-    const entry = resolve(request, request.params.name, request.params.version);
-    const key = cached(request, reply, entry, 'v1');
-    if (reply.sent) return reply;
-    const { predictions, seconds: s } = await predictRecords(entry, request.body.instances);
-    return finish(request, reply, entry, key, { predictions }, predictions.length, s);
-  };
-  const v1Schema = (params: object) => ({
-    schema: { tags: ['v1'], summary: 'Predict (KServe V1 / TF Serving row format)', params, body: S.v1Request, response: { 200: S.v1Response, ...S.errorResponses } },
-  });
-  const v1Params = { type: 'object', properties: { name: { type: 'string' } } };
-  const v1VersionParams = { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } };
-  await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, recordBodyParser('v1'));
-    scope.post(`/v1/models/${v1Name}::predict`, v1Schema(v1Params), v1Predict);
-    scope.post(`/v1/models/:name/versions/${v1Version}::predict`, v1Schema(v1VersionParams), v1Predict);
-  });
-  app.get('/v1/models/:name', { schema: { tags: ['v1'], summary: 'Model status (KServe V1)', params: S.nameParams, response: { 200: S.v1StatusResponse, ...S.errorResponses } } }, async (request) => {
-    const { name } = request.params as { name: string };
-    try {
-      repository.get(name);
-      return { name, ready: true };
-    } catch (error) {
-      if (notReady(error)) return { name, ready: false };
-      throw error;
-    }
-  });
-
-  // ---------- Friendly routes ----------
-
-  const friendlyPredict = async (request: FastifyRequest<{ Params: { name: string; version?: string }; Body: FeatureRecord | FeatureRecord[] }>, reply: FastifyReply) => {
-    const entry = resolve(request, request.params.name, request.params.version);
-    const key = cached(request, reply, entry, 'predict');
-    if (reply.sent) return reply;
-    const body = request.body;
-    if (!Array.isArray(body)) {
-      // One record: the model's one-row fast path (errors are the same, with row 0).
-      const t0 = process.hrtime.bigint();
-      const prediction = entry.model.predict(body);
-      return finish(request, reply, entry, key, prediction, 1, seconds(t0));
-    }
-    const { predictions, seconds: s } = await predictRecords(entry, body);
-    return finish(request, reply, entry, key, predictions, predictions.length, s);
-  };
-  const friendlySchema = (params: object) => ({
-    schema: { tags: ['predict'], summary: 'Predict one record or an array of records', params, body: S.predictRequest, response: { 200: S.predictResponse, ...S.errorResponses } },
-  });
-  await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, recordBodyParser('predict'));
-    scope.post('/models/:name/predict', friendlySchema(S.nameParams), friendlyPredict);
-    scope.post('/models/:name/versions/:version/predict', friendlySchema(S.nameVersionParams), friendlyPredict);
-  });
-
-  app.get('/models', { schema: { tags: ['predict'], summary: 'Models being served', response: { 200: S.modelListResponse } } }, async () => {
-    const names = [...new Set(repository.entries().map((e) => e.name))].sort();
-    return { models: names.map((name) => ({ name, versions: repository.versions(name), task: repository.get(name).model.task })) };
-  });
-
-  const friendlyModel = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>) => {
-    const entry = repository.get(request.params.name, request.params.version);
-    const model = entry.model;
-    return {
-      name: entry.name,
-      version: entry.version,
-      versions: repository.versions(entry.name),
-      task: model.task,
-      ...(model.classes ? { classes: model.classes } : {}),
-      inputs: model.inputs,
-    };
-  };
-  app.get('/models/:name', { schema: { tags: ['predict'], summary: 'Model description', params: S.nameParams, response: { 200: S.friendlyModelResponse, ...S.errorResponses } } }, friendlyModel);
-  app.get(
-    '/models/:name/versions/:version',
-    { schema: { tags: ['predict'], summary: 'Model version description', params: S.nameVersionParams, response: { 200: S.friendlyModelResponse, ...S.errorResponses } } },
-    friendlyModel,
-  );
-
-  // ---------- Triton model repository API (bearer token) ----------
-
-  const expected = config.adminToken === null ? null : Buffer.from(config.adminToken);
-  const authorize = async (request: FastifyRequest): Promise<void> => {
-    if (expected === null) throw new KilnError('KILN_FORBIDDEN', 'the repository API is disabled: no admin token is configured (KILN_ADMIN_TOKEN or --admin-token-file)');
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw new KilnError('KILN_UNAUTHORIZED', 'the repository API needs an Authorization: Bearer <token> header');
-    const given = Buffer.from(match[1] as string);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new KilnError('KILN_FORBIDDEN', 'wrong admin token');
-  };
-  const admin = { tags: ['repository'], security: [{ bearer: [] }] };
-  app.post(
-    '/v2/repository/index',
-    { onRequest: authorize, schema: { ...admin, summary: 'Repository index (Triton)', body: S.repositoryIndexRequest, response: { 200: S.repositoryIndexResponse, ...S.errorResponses } } },
-    async (request) => repository.index((request.body as { ready?: boolean } | undefined)?.ready === true),
-  );
-  const adminAction = (action: 'load' | 'unload') => async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
-    const { name } = request.params;
-    const at = Date.now(); // orders this call against replays of other workers' calls
-    if (action === 'load') await repository.load(name, at);
-    else repository.unload(name, at);
-    request.log.info({ model: name, action }, `model ${action} through the repository API`);
-    hooks.onAdminAction?.(action, name, at);
-    return reply.code(200).type(JSON_TYPE).send('{}');
-  };
-  for (const action of ['load', 'unload'] as const) {
-    app.post<{ Params: { name: string } }>(
-      `/v2/repository/models/:name/${action}`,
-      {
-        onRequest: authorize,
-        schema: { ...admin, summary: `${action === 'load' ? 'Load (or reload)' : 'Unload'} a model (Triton)`, params: S.nameParams, body: S.repositoryActionRequest, response: { 200: { type: 'object' }, ...S.errorResponses } },
-      },
-      adminAction(action),
-    );
-  }
-
-  // ---------- Operations ----------
-
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    const text = hooks.clusterMetrics ? await hooks.clusterMetrics() : await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(text);
-  });
-
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
-
-  let closing = false;
   app.addHook('onClose', async () => {
     repository.stop();
     await repository.settled();
   });
   app.addHook('preClose', async () => {
-    closing = true;
+    ctx.closing = true;
   });
 
   await repository.start();
