@@ -15,12 +15,7 @@
 
 // The AVX2 walks are compiled for AVX2 with a target pragma (the rest of the file, and the
 // build, stay at the x86-64-v2 baseline) and picked at load when the CPU has AVX2.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KILN_TREES_AVX2 1
-#include <immintrin.h>
-#else
-#define KILN_TREES_AVX2 0
-#endif
+#include "avx2_region.h"
 
 namespace kiln::internal {
 
@@ -36,7 +31,7 @@ float ThresholdToFloat(double t) {
 float ThresholdToFloatUp(double t) { return -ThresholdToFloat(-t); }
 
 TreeIsa BestTreeIsa() {
-#if KILN_TREES_AVX2
+#if KILN_HAVE_AVX2_REGION
   static const TreeIsa best = __builtin_cpu_supports("avx2") ? TreeIsa::kAvx2 : TreeIsa::kScalar;
   return best;
 #else
@@ -537,17 +532,8 @@ TreeBlockFn PickQs(const TreeEnsemble& e) {
 constexpr uint32_t kVecMaxDepth = 3;
 constexpr size_t kVecMaxFeatures = 256;
 
-#if KILN_TREES_AVX2
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2")
-#endif
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments of always-inlined helpers only
-#endif
+#if KILN_HAVE_AVX2_REGION
+KILN_AVX2_BEGIN
 
 #define KILN_VEC_INLINE inline __attribute__((always_inline))
 
@@ -653,15 +639,8 @@ struct CompleteWalkAvx2 {
 };
 
 #undef KILN_VEC_INLINE
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-#endif  // KILN_TREES_AVX2
+KILN_AVX2_END
+#endif  // KILN_HAVE_AVX2_REGION
 
 // The complete layout as vector arrays, when the AVX2 walk applies (else e.isa stays kScalar).
 void BuildVec(TreeEnsemble& e, TreeIsa isa) {
@@ -727,7 +706,7 @@ TreeBlockFn PickKernel(const TreeEnsemble& e) {
   if constexpr (!kCat && !kZero) {
     if (e.algo == TreeAlgo::kQuickScorer) return e.boost ? PickQs<R, BoostAgg>(e) : PickQs<R, AverageAgg>(e);
     if (e.complete_depth > 0) {
-#if KILN_TREES_AVX2
+#if KILN_HAVE_AVX2_REGION
       if constexpr (std::is_same_v<T, float>) {
         if (e.isa == TreeIsa::kAvx2) {
           return e.boost ? &ScoreRows<R, BoostAgg, CompleteWalkAvx2> : &ScoreRows<R, AverageAgg, CompleteWalkAvx2>;

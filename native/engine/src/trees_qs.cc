@@ -8,12 +8,7 @@
 
 #include "trees.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KILN_QS_AVX2 1
-#include <immintrin.h>
-#else
-#define KILN_QS_AVX2 0
-#endif
+#include "avx2_region.h"
 
 namespace kiln::internal {
 
@@ -103,17 +98,8 @@ void LeavesScalar(const TreeEnsemble& e, size_t c, const void* xv, size_t stride
   ExitLeaves<M>(e, c, v, B, m, leaf);
 }
 
-#if KILN_QS_AVX2
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2")
-#endif
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+#if KILN_HAVE_AVX2_REGION
+KILN_AVX2_BEGIN
 
 // V-QuickScorer (float32 kinds): the block's 8 rows are the lanes. The block is transposed
 // feature-major, a node's test for all 8 rows is one compare against the broadcast threshold,
@@ -219,19 +205,12 @@ void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, 
   ExitLeaves<M>(e, c, v, B, m, leaf);
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-#endif  // KILN_QS_AVX2
+KILN_AVX2_END
+#endif  // KILN_HAVE_AVX2_REGION
 
 template <class T, class M, bool kLess, bool kMissing>
 QsLeavesFn PickLeaves(bool avx2) {
-#if KILN_QS_AVX2
+#if KILN_HAVE_AVX2_REGION
   if constexpr (std::is_same_v<T, float>) {
     if (avx2) return &LeavesAvx2<M, kLess, kMissing>;
   }
