@@ -5,41 +5,59 @@
 import type { NativeModelInfo } from './native.js';
 import type { Label, Prediction } from './types.js';
 
+// Up to this many probabilities (or decision values) the compiled decoder writes the array as a
+// literal; more go through a loop, so a model with 100,000 classes does not compile a huge function.
+const LITERAL_MAX_VALUES = 32;
+
+type Decode = (out: Float64Array, base: number) => Prediction;
+
 export class OutputDecoder {
   readonly width: number;
-  readonly #classes: readonly Label[] | undefined;
-  readonly #nProbabilities: number;
-  readonly #nDecision: number;
+  /** The prediction of the row at out[base ...] (the compiled decoder itself: no method call between). */
+  readonly decodeRow: Decode;
 
   constructor(info: NativeModelInfo, classes: readonly Label[] | undefined) {
     this.width = info.outputWidth;
-    this.#classes = classes;
-    this.#nProbabilities = info.hasProbabilities ? (classes?.length ?? 0) : 0;
-    this.#nDecision = info.nDecision;
+    const nProbabilities = info.hasProbabilities ? (classes?.length ?? 0) : 0;
+    this.decodeRow = compileDecoder(classes, nProbabilities, info.nDecision);
   }
 
   decode(out: Float64Array, row: number): Prediction {
-    const base = row * this.width;
-    const classes = this.#classes;
-    if (classes === undefined) return { value: out[base] as number };
-
-    const prediction: { label: Label; probabilities?: number[]; decision?: number[] } = {
-      label: classes[out[base] as number] as Label,
-    };
-    let at = base + 1;
-    if (this.#nProbabilities > 0) {
-      prediction.probabilities = slice(out, at, this.#nProbabilities);
-      at += this.#nProbabilities;
-    }
-    if (this.#nDecision > 0) prediction.decision = slice(out, at, this.#nDecision);
-    return prediction;
+    return this.decodeRow(out, row * this.width);
   }
 
   decodeAll(out: Float64Array, nRows: number): Prediction[] {
+    const decode = this.decodeRow;
+    const width = this.width;
     const results = new Array<Prediction>(nRows);
-    for (let row = 0; row < nRows; row++) results[row] = this.decode(out, row);
+    for (let row = 0; row < nRows; row++) results[row] = decode(out, row * width);
     return results;
   }
+}
+
+/**
+ * Compiles, per model, the decoder of one output row: the prediction object as one literal
+ * ({label, probabilities, decision} in that order, the members the model has; {value} for
+ * regression), its arrays as array literals. V8 builds such a literal from a boilerplate in one
+ * allocation with its final shape, where adding the members one by one and filling `new Array(n)`
+ * walks the shape transitions and writes each element through a store (~2.5x the time of the
+ * literal on the breast_cancer logreg row, bench/dev/README.md). The code holds only numbers and
+ * fixed names: the labels are read from the `classes` array it closes over.
+ */
+export function compileDecoder(classes: readonly Label[] | undefined, nProbabilities: number, nDecision: number): Decode {
+  if (classes === undefined) return (out, base) => ({ value: out[base] as number });
+  const array = (from: number, count: number): string =>
+    count <= LITERAL_MAX_VALUES
+      ? `[${Array.from({ length: count }, (_, i) => `out[base + ${from + i}]`).join(', ')}]`
+      : `slice(out, base + ${from}, ${count})`;
+  const members = ['label: classes[out[base]]'];
+  if (nProbabilities > 0) members.push(`probabilities: ${array(1, nProbabilities)}`);
+  if (nDecision > 0) members.push(`decision: ${array(1 + nProbabilities, nDecision)}`);
+  const factory = new Function('classes', 'slice', `return function decode(out, base) {\n  return { ${members.join(', ')} };\n};`) as (
+    classes: readonly Label[],
+    slice: (out: Float64Array, from: number, count: number) => number[],
+  ) => Decode;
+  return factory(classes, slice);
 }
 
 function slice(out: Float64Array, from: number, count: number): number[] {

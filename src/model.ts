@@ -49,6 +49,7 @@ export class Model {
   readonly #native: NativeModel;
   readonly #encoder: RowEncoder;
   readonly #decoder: OutputDecoder;
+  readonly #decodeRow: (out: Float64Array, base: number) => Prediction;
   readonly #row: Float64Array;
   readonly #out: Float64Array;
   readonly #predictRow: () => void;
@@ -75,6 +76,7 @@ export class Model {
 
     this.#encoder = new RowEncoder(info.inputs);
     this.#decoder = new OutputDecoder(info, classes);
+    this.#decodeRow = this.#decoder.decodeRow;
     this.#row = new Float64Array(this.#encoder.width);
     this.#out = new Float64Array(this.outputWidth);
     this.#predictRow = handle.bindRow(this.#row, this.#out);
@@ -85,7 +87,7 @@ export class Model {
   predict(record: FeatureRecord): Prediction {
     if (!this.#encoder.encodeFast(record, this.#row, 0)) this.#encoder.encode(record, this.#row, 0);
     this.#predictRow();
-    return this.#decoder.decode(this.#out, 0);
+    return this.#decodeRow(this.#out, 0);
   }
 
   /** Predicts many records in one engine call. Errors carry `feature` and the record's index as `row`. */

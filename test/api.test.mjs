@@ -269,3 +269,41 @@ test('bad model files are refused with the right code', async (t) => {
   }
   await assertKilnError(() => loadModelFromString('{'), { code: 'KILN_MODEL_PARSE', ...none });
 });
+
+test('the compiled output decoder builds the same objects as a plain loop, for every row layout', async () => {
+  const { compileDecoder, OutputDecoder } = await import('../dist/decode.js');
+  // The reference: what the decoder built before it was compiled (members added one by one).
+  const reference = (classes, nP, nD, out, base) => {
+    if (classes === undefined) return { value: out[base] };
+    const p = { label: classes[out[base]] };
+    if (nP > 0) p.probabilities = Array.from(out.subarray(base + 1, base + 1 + nP));
+    if (nD > 0) p.decision = Array.from(out.subarray(base + 1 + nP, base + 1 + nP + nD));
+    return p;
+  };
+  // 40 classes: past the literal limit (32), so the loop path is covered too.
+  const many = Array.from({ length: 40 }, (_, i) => `c${i}`);
+  const layouts = [
+    [undefined, 0, 0],
+    [['no', 'yes'], 2, 1],
+    [[0, 1, 2], 3, 3],
+    [[true, false], 0, 1],
+    [['a', 'b'], 2, 0],
+    [['a', 'b'], 0, 0],
+    [many, 40, 40],
+  ];
+  for (const [classes, nP, nD] of layouts) {
+    const width = classes === undefined ? 1 : 1 + nP + nD;
+    const out = Float64Array.from({ length: 3 * width }, (_, i) => (i % width === 0 && classes ? (i / width) % classes.length : i * 0.25 - 3));
+    const decode = compileDecoder(classes, nP, nD);
+    const decoder = new OutputDecoder({ outputWidth: width, hasProbabilities: nP > 0, nDecision: nD }, classes);
+    const all = decoder.decodeAll(out, 3);
+    for (let row = 0; row < 3; row++) {
+      const expected = reference(classes, nP, nD, out, row * width);
+      const what = `${JSON.stringify(classes)?.slice(0, 20)} nP=${nP} nD=${nD} row ${row}`;
+      assert.deepStrictEqual(decode(out, row * width), expected, what);
+      assert.deepStrictEqual(Object.keys(decode(out, row * width)), Object.keys(expected), `${what}: member order`);
+      assert.deepStrictEqual(decoder.decode(out, row), expected, what);
+      assert.deepStrictEqual(all[row], expected, what);
+    }
+  }
+});

@@ -19,10 +19,21 @@ struct RowPredictor {
   double* out = nullptr;
 };
 
-Napi::Value PredictRow(const Napi::CallbackInfo& info) {
-  auto* p = static_cast<RowPredictor*>(info.Data());
-  Guard(info.Env(), [p] { p->model->Predict(p->row, 1, p->out, *p->workspace); });
-  return Napi::Value();  // undefined
+// A plain N-API callback, not a node-addon-api one: the call has no arguments to read, so it asks
+// napi_get_cb_info for the data pointer only, where node-addon-api's wrapper builds a
+// CallbackInfo (this, and up to 6 arguments copied) on every call. Errors take Guard's path to a
+// KilnError and are thrown as a JS exception here, since no node-addon-api wrapper is around to
+// turn a C++ Napi::Error into one.
+napi_value PredictRow(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data) != napi_ok) return nullptr;
+  auto* p = static_cast<RowPredictor*>(data);
+  try {
+    Guard(Napi::Env(env), [p] { p->model->Predict(p->row, 1, p->out, *p->workspace); });
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  }
+  return nullptr;  // undefined
 }
 
 Napi::Float64Array Float64Arg(const Napi::CallbackInfo& info, size_t i, size_t need, const char* what) {
@@ -85,7 +96,10 @@ Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::
   p->out_ref = Napi::Persistent(out);
   p->row = row.Data();
   p->out = out.Data();
-  Napi::Function fn = Napi::Function::New(env, PredictRow, "predictRow", p.get());
+  napi_value raw_fn = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, "predictRow", NAPI_AUTO_LENGTH, PredictRow, p.get(), &raw_fn),
+                       Napi::Value());
+  Napi::Function fn(env, raw_fn);
   fn.AddFinalizer([](Napi::Env, RowPredictor* data) { delete data; }, p.get());
   p.release();
   return fn;
