@@ -53,9 +53,8 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   // seven methods), and response listeners ('finish' and 'error' added and removed, two clock
   // reads, a completion callback). The status-counting hook below is an onSend hook for the same
   // reason: an onResponse hook also turns those response listeners on. Measured: the no-op route
-  // inside Kiln's app cost ~45 µs of CPU per request more than in a bare Fastify app, most of it
-  // gone with neither logger nor onResponse hook (bench/dev/README.md, "Where the per-request gap
-  // over the no-op lives").
+  // inside Kiln's app cost ~30 µs of CPU per request more than in a bare Fastify app, ~5 after this
+  // (bench/dev/README.md, "Where the per-request gap over the no-op lives", part 4).
   const { stream, ...logOptions } = loggerSettings ?? { level: config.logLevel };
   const log: FastifyBaseLogger = pino({ ...logOptions, serializers: { err: pino.stdSerializers.err, ...logOptions.serializers } }, stream ?? pino.destination(1));
   const app = Fastify({
