@@ -1,12 +1,13 @@
 // A successful request must not make Fastify do per-request work that a bare Fastify route does
 // not: with Fastify's logger on, or with an onResponse hook, Fastify gives every request a child
 // logger and adds (then removes) 'finish' and 'error' listeners on the response, with two clock
-// reads and a completion callback, even though Kiln logs no successful request (most of the ~30 µs
-// of CPU per request the no-op route cost more inside Kiln's app, bench/dev/README.md "Where the
-// per-request gap over the no-op lives"). Kiln therefore writes its own log lines and counts responses in onSend hooks
-// (src/server/app.ts). Checked without timing: the listeners on each response, read right after
-// Fastify has routed the request, must be the bare app's; and what the logger and the response
-// counter did must still happen (error lines with their reqId, per-route status counts).
+// reads and a completion callback, even though Kiln logs no successful request (most of the
+// ~30 µs of CPU per request the no-op route cost more inside Kiln's app, bench/dev/README.md
+// "Where the per-request gap over the no-op lives"). Kiln therefore writes its own log lines and
+// counts responses in onSend hooks (src/server/app.ts). Checked without timing: the listeners on
+// each response, read right after Fastify has routed the request, must be the bare app's; and
+// what the logger and the response counter did must still happen (error lines with their reqId,
+// per-route status counts).
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import path from 'node:path';
