@@ -12,10 +12,12 @@
 //   pressure         @fastify/under-pressure not registered (maxEventLoopDelayMs 0)
 //   poller           the repository poller (pollIntervalMs 0)
 //   default-metrics  prom-client's collectDefaultMetrics (its event-loop-lag monitor, GC observer)
-//   logger           Fastify logger: false instead of pino
+//   logger           Fastify logger: false instead of pino (Kiln's app has it off itself now and
+//                    writes its own lines: this matters only for an older KILN_BISECT_ROOT)
 //   timeouts         Fastify's requestTimeout / keepAliveTimeout options left at Fastify's defaults
 //   ctype-hook       Kiln's global onRequest hook (content type of bodiless V2 requests)
-//   status-hook      Kiln's per-route onResponse counting hook (the onRoute hook)
+//   status-hook      Kiln's per-route status-counting hook (the onRoute hook; onSend now,
+//                    onResponse in older builds)
 //   cold-nexttick    process.nextTick is made hot (300,000 calls, optimised with monomorphic
 //                    feedback) before the app is built, instead of first getting hot during
 //                    createServer, whose mix leaves its TickObject literal's stores megamorphic

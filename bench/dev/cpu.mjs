@@ -8,7 +8,8 @@
 // one jittered record per request cycling 4,096 distinct bodies as the bench does), v2-logreg
 // (POST /v2/models/breast_cancer_logreg/infer, one FP64 [1,30] tensor); `before:<target>` serves
 // the same through another checkout's dist/ (--before DIR, a directory holding dist/, build/,
-// models/, package.json, node_modules/). --prof DIR runs the Kiln servers under
+// models/, package.json, node_modules/); before:app-parsed / before:app-raw: the no-op routes
+// inside that checkout's app (bisect-server.mjs of this checkout, KILN_BISECT_ROOT=DIR). --prof DIR runs the Kiln servers under
 // `node --cpu-prof` and writes their profiles to DIR/<server>/ (the figures then include the
 // profiler; a bisect server also writes its module-hooks thread's small profile there).
 // Bisection (bench/dev/bisect-server.mjs): app-parsed, app-raw are the no-op routes inside Kiln's
@@ -113,10 +114,10 @@ const switchesOf = (sw) => {
   const all = sw === undefined ? [] : sw.split('+').filter(Boolean);
   return { flags: all.filter((x) => x.startsWith('--')), off: all.filter((x) => !x.startsWith('--')) };
 };
-const kilnServer = async (root, name, script = path.join(root, 'dist', 'cli.js'), sw = undefined) => {
+const kilnServer = async (root, name, script = path.join(root, 'dist', 'cli.js'), sw = undefined, bisectRoot = undefined) => {
   const port = await freePort();
   const { flags, off } = switchesOf(sw);
-  const env = sw === undefined ? undefined : { ...process.env, KILN_BISECT_OFF: off.join(',') };
+  const env = sw === undefined ? undefined : { ...process.env, KILN_BISECT_OFF: off.join(','), ...(bisectRoot ? { KILN_BISECT_ROOT: bisectRoot } : {}) };
   const child = await start([...flags, ...profArgs(name), script, 'serve', '--workers', '0', '--no-cache', '--log-level', 'warn', '--port', String(port)], '/v2/health/ready', port, env);
   return { port, child };
 };
@@ -125,7 +126,7 @@ const targets = opt.targets.split(',');
 const isNoop = (base) => base === 'parsed' || base === 'raw';
 /** Which server process answers a target: noop[@flags], kiln, before, or bisect:<switches>. */
 const procOf = (t) => {
-  if (t.startsWith('before:')) return 'before';
+  if (t.startsWith('before:')) return t.startsWith('before:app-') ? 'before-bisect' : 'before';
   const [base, sw] = t.split('@');
   if (isNoop(base)) return sw === undefined ? 'noop' : `noop@${sw}`;
   return sw === undefined ? 'kiln' : `bisect:${sw}`;
@@ -135,6 +136,7 @@ const procs = {};
 const kilnScript = opt['kiln-server'] ? path.resolve(opt['kiln-server']) : undefined;
 if (wanted.has('kiln')) procs.kiln = await kilnServer(ROOT, 'kiln', kilnScript ?? (targets.some((t) => t.startsWith('app-')) ? BISECT : undefined));
 if (wanted.has('before')) procs.before = await kilnServer(path.resolve(opt.before), 'before');
+if (wanted.has('before-bisect')) procs['before-bisect'] = await kilnServer(ROOT, 'before-bisect', BISECT, '', path.resolve(opt.before));
 for (const key of wanted) if (key.startsWith('bisect:')) procs[key] = await kilnServer(ROOT, key.replace(/[^a-z0-9-]+/g, '_'), BISECT, key.slice('bisect:'.length));
 const noops = [...wanted].filter((k) => k === 'noop' || k.startsWith('noop@'));
 if (noops.length > 0) {

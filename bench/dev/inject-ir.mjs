@@ -4,7 +4,8 @@
 // repeatable where CPU time on the shared machine is not.
 //   TARGET: kiln:<route> (Kiln's app, createServer in this process, cache off, poll off; route:
 //   logreg | rf | gbm | v2-logreg) or bare:<features> (a Fastify app answering a constant, with the
-//   comma-separated features of Kiln's app switched on: logger, pressure, hooks, schema, buffer).
+//   comma-separated features of Kiln's app switched on: logger, pressure, hooks, schema, buffer;
+//   logger is Fastify's own pino logger with request logging off, which Kiln no longer uses).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +37,9 @@ if (kind === 'kiln') {
 } else {
   const features = new Set(spec.split(',').filter(Boolean));
   const { default: Fastify, LogController } = await import('fastify');
-  const { lazyChildLoggerFactory } = await import(path.join(ROOT, 'dist/server/lazy-logger.js'));
   app = Fastify(
     features.has('logger')
-      ? { logger: { level: 'warn' }, logController: new LogController({ disableRequestLogging: true }), childLoggerFactory: lazyChildLoggerFactory }
+      ? { logger: { level: 'warn' }, logController: new LogController({ disableRequestLogging: true }) }
       : { logger: false },
   );
   if (features.has('pressure')) {

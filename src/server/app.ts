@@ -2,14 +2,14 @@
 // shutdown; the routes are in routes/ (v2, v1, predict, repository, operations). One instance per
 // process (a cluster worker, or the calling process when workers = 0).
 
-import Fastify, { LogController, type onResponseHookHandler, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyInstance, type onSendHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
+import { pino, type DestinationStream, type LoggerOptions } from 'pino';
 
 import { KilnError, isKilnError, ERROR_CODES, type KilnErrorCode } from '../errors.js';
 import type { ServerConfig } from './config.js';
 import { JSON_TYPE, KILN_VERSION, entryMetricsOf, type AppHooks, type ServerContext } from './context.js';
-import { lazyChildLoggerFactory } from './lazy-logger.js';
 import { ServerMetrics, type CountingChild } from './metrics.js';
 import { ModelRepository } from './repository.js';
 import { registerOperationsRoutes } from './routes/operations.js';
@@ -30,23 +30,35 @@ export interface KilnServer {
   readonly repository: ModelRepository;
   readonly metrics: ServerMetrics;
   readonly config: ServerConfig;
+  /** The server's pino logger (Fastify's own logger is off: see createServer). */
+  readonly log: FastifyBaseLogger;
   /** Starts listening; resolves with the bound address (host:port). */
   listen(): Promise<{ host: string; port: number; url: string }>;
   /** Stops accepting connections, finishes in-flight requests, stops the repository poller. */
   close(): Promise<void>;
 }
 
+/** pino options of the server's logger, and where it writes (default: stdout). */
+export type LoggerSettings = LoggerOptions & { stream?: DestinationStream };
+
 /** Builds the server (models loaded, routes registered) without listening. */
-export async function createServer(config: ServerConfig, hooks: AppHooks = {}, loggerOverride?: FastifyServerOptions['logger']): Promise<KilnServer> {
+export async function createServer(config: ServerConfig, hooks: AppHooks = {}, loggerSettings?: LoggerSettings): Promise<KilnServer> {
   // First, before building anything: a nextTick that first gets hot while the server is built
   // stays megamorphic and costs ~10 µs of CPU per request (tick-warmup.ts).
   await warmNextTick();
   const metrics = new ServerMetrics();
+  // Kiln writes its log lines itself (model loads, one line per error with the request's reqId)
+  // and Fastify's logger stays off. With a logger, Fastify does per-request work even though no
+  // successful request is logged: a child logger (a bindings object, the factory call, a check of
+  // seven methods), and response listeners ('finish' and 'error' added and removed, two clock
+  // reads, a completion callback). The status-counting hook below is an onSend hook for the same
+  // reason: an onResponse hook also turns those response listeners on. Measured: the no-op route
+  // inside Kiln's app cost ~30 µs of CPU per request more than in a bare Fastify app, ~5 after this
+  // (bench/dev/README.md, "Where the per-request gap over the no-op lives", part 4).
+  const { stream, ...logOptions } = loggerSettings ?? { level: config.logLevel };
+  const log: FastifyBaseLogger = pino({ ...logOptions, serializers: { err: pino.stdSerializers.err, ...logOptions.serializers } }, stream ?? pino.destination(1));
   const app = Fastify({
-    logger: loggerOverride ?? { level: config.logLevel },
-    // One log line per error (written by fail() below), none per successful request.
-    logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: lazyChildLoggerFactory,
+    logger: false,
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
@@ -78,21 +90,21 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   const repository = new ModelRepository(config, {
     onLoad(entry, replaced) {
       metrics.modelLoads.inc({ model: entry.name, version: entry.version, outcome: 'loaded' });
-      app.log.info({ model: entry.name, version: entry.version, generation: entry.generation, file: entry.file, replaced: replaced?.generation ?? null }, replaced ? 'model reloaded' : 'model loaded');
+      log.info({ model: entry.name, version: entry.version, generation: entry.generation, file: entry.file, replaced: replaced?.generation ?? null }, replaced ? 'model reloaded' : 'model loaded');
     },
     onRefuse(name, version, file, error, kept) {
       metrics.modelLoads.inc({ model: name, version, outcome: 'refused' });
       const code = isKilnError(error) ? error.code : 'KILN_INTERNAL';
-      app.log.error({ model: name, version, file, code, keptGeneration: kept?.generation ?? null }, `model refused: ${error.message}`);
+      log.error({ model: name, version, file, code, keptGeneration: kept?.generation ?? null }, `model refused: ${error.message}`);
     },
     onRemove(name, version) {
-      app.log.info({ model: name, version }, 'model version removed');
+      log.info({ model: name, version }, 'model version removed');
     },
     onScanError(name, message) {
-      app.log.error({ model: name, code: 'KILN_MODEL_IO' }, `repository scan: ${message}; loaded models keep serving`);
+      log.error({ model: name, code: 'KILN_MODEL_IO' }, `repository scan: ${message}; loaded models keep serving`);
     },
     onScanRecovered(name) {
-      app.log.info({ model: name }, name === null ? 'repository scan: the repository is readable again' : `repository scan: model directory ${name} is readable again`);
+      log.info({ model: name }, name === null ? 'repository scan: the repository is readable again' : `repository scan: model directory ${name} is readable again`);
     },
   });
 
@@ -126,7 +138,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   app.decorateRequest('kiln', null);
   app.decorateRequest('recordBody', null);
 
-  const ctx: ServerContext = { config, repository, metrics, hooks, entryMetrics: entryMetricsOf(metrics), closing: false };
+  const ctx: ServerContext = { config, repository, metrics, log, hooks, entryMetrics: entryMetricsOf(metrics), closing: false };
 
   await app.register(swagger, {
     openapi: {
@@ -163,7 +175,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
       sampleInterval: config.pressure.sampleIntervalMs,
       retryAfter: config.pressure.retryAfterSeconds,
       pressureHandler: (request, reply, type, value) => {
-        request.log.warn({ code: 'KILN_OVERLOADED', pressure: type, value }, 'request refused: server under pressure');
+        log.warn({ reqId: request.id, code: 'KILN_OVERLOADED', pressure: type, value }, 'request refused: server under pressure');
         void reply
           .code(503)
           .header('retry-after', String(config.pressure.retryAfterSeconds))
@@ -177,9 +189,9 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   const fail = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, cause?: unknown): void => {
     const state = request.kiln;
     if (state?.entry) metrics.requestFailure.inc({ model: state.entry.name, version: state.entry.version, code });
-    const line = { code, status, method: request.method, url: request.url.slice(0, 256) };
-    if (status >= 500) request.log.error({ ...line, err: cause }, message);
-    else request.log.warn(line, message);
+    const line = { reqId: request.id, code, status, method: request.method, url: request.url.slice(0, 256) };
+    if (status >= 500) log.error({ ...line, err: cause }, message);
+    else log.warn(line, message);
     void reply.code(status).type(JSON_TYPE).send(JSON.stringify({ error: message, code }));
   };
 
@@ -204,10 +216,12 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     return fail(request, reply, 500, 'KILN_INTERNAL', 'internal server error', error);
   });
 
-  // Responses counted per (method, route pattern, status). Each route gets its own onResponse hook
-  // bound to its pattern (a global hook would read request.routeOptions, which builds a 12-field
-  // object on every read); requests no route matched count when the 404 is sent (the not-found
-  // handler takes no onResponse hook). Requests refused by the router (bad URL) are not counted.
+  // Responses counted per (method, route pattern, status), when the response is sent: each route
+  // gets its own onSend hook bound to its pattern (a global hook would read request.routeOptions,
+  // which builds a 12-field object on every read; an onResponse hook would make Fastify add and
+  // remove response listeners on every request, see the logger above); requests no route matched
+  // count when the 404 is sent (the not-found handler takes no route hooks). Requests refused by
+  // the router (bad URL) are not counted.
   const statusCounter = (method: string, route: string) => {
     const byStatus = new Map<number, CountingChild>();
     return (status: number): void => {
@@ -222,17 +236,17 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
   app.addHook('onRoute', (route) => {
     const count = typeof route.method === 'string' ? statusCounter(route.method, route.url) : null;
     const byMethod = new Map<string, (status: number) => void>();
-    const onResponse: onResponseHookHandler = (request, reply, done) => {
+    const onSend: onSendHookHandler = (request, reply, payload, done) => {
       if (count !== null) count(reply.statusCode);
       else {
         let c = byMethod.get(request.method);
         if (c === undefined) byMethod.set(request.method, (c = statusCounter(request.method, route.url)));
         c(reply.statusCode);
       }
-      done();
+      done(null, payload);
     };
-    const existing = route.onResponse;
-    route.onResponse = existing === undefined ? [onResponse] : [...(Array.isArray(existing) ? existing : [existing]), onResponse];
+    const existing = route.onSend;
+    route.onSend = existing === undefined ? [onSend] : [...(Array.isArray(existing) ? existing : [existing]), onSend];
   });
   const unmatched = new Map<string, (status: number) => void>();
   app.setNotFoundHandler((request, reply) => {
@@ -265,6 +279,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     repository,
     metrics,
     config,
+    log,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       const bound = app.server.address();

@@ -46,7 +46,7 @@ export interface RunningServer {
 export async function runInProcess(config: ServerConfig, onSignals = true): Promise<RunningServer & { server: KilnServer }> {
   const server = await createServer(config);
   const address = await server.listen();
-  server.app.log.info({ url: address.url, models: server.repository.entries().length, workers: 0 }, `kiln listening on ${address.url}`);
+  server.log.info({ url: address.url, models: server.repository.entries().length, workers: 0 }, `kiln listening on ${address.url}`);
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping = false;
@@ -54,7 +54,7 @@ export async function runInProcess(config: ServerConfig, onSignals = true): Prom
     if (stopping) return;
     stopping = true;
     const timer = setTimeout(() => {
-      server.app.log.error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`);
+      server.log.error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`);
       resolveDone(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
@@ -125,7 +125,7 @@ async function runWorker(config: ServerConfig): Promise<void> {
       }
     } else if (message.kiln === 'admin' && server) {
       const repository = server.repository;
-      const log = server.app.log;
+      const log = server.log;
       if (message.action === 'unload') {
         try {
           repository.unload(message.name, message.at);

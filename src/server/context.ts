@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { FastifyBaseLogger } from 'fastify';
+
 import type { ServerConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelEntry, ModelRepository } from './repository.js';
@@ -62,6 +64,8 @@ export interface ServerContext {
   readonly config: ServerConfig;
   readonly repository: ModelRepository;
   readonly metrics: ServerMetrics;
+  /** The server's logger (request lines carry the request's reqId themselves). */
+  readonly log: FastifyBaseLogger;
   readonly hooks: AppHooks;
   /** The metric children of one model version (created on its first request, then reused). */
   readonly entryMetrics: (entry: ModelEntry) => EntryMetrics;

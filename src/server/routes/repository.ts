@@ -9,7 +9,7 @@ import { JSON_TYPE, type ServerContext } from '../context.js';
 import * as S from '../schemas.js';
 
 export function registerRepositoryRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { config, repository, hooks } = ctx;
+  const { config, repository, hooks, log } = ctx;
   const expected = config.adminToken === null ? null : Buffer.from(config.adminToken);
   const authorize = async (request: FastifyRequest): Promise<void> => {
     if (expected === null) throw new KilnError('KILN_FORBIDDEN', 'the repository API is disabled: no admin token is configured (KILN_ADMIN_TOKEN or --admin-token-file)');
@@ -30,7 +30,7 @@ export function registerRepositoryRoutes(app: FastifyInstance, ctx: ServerContex
     const at = Date.now(); // orders this call against replays of other workers' calls
     if (action === 'load') await repository.load(name, at);
     else repository.unload(name, at);
-    request.log.info({ model: name, action }, `model ${action} through the repository API`);
+    log.info({ reqId: request.id, model: name, action }, `model ${action} through the repository API`);
     hooks.onAdminAction?.(action, name, at);
     return reply.code(200).type(JSON_TYPE).send('{}');
   };
