@@ -2,7 +2,7 @@
 // reading or reloading any model (a poll runs every 2 s on every worker and must stay a directory
 // listing and a stat per file), and a changed file is reloaded once.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, renameSync, rmSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -69,6 +69,52 @@ test('a model unloaded while a poll is queued stays unloaded, and load() serves 
     assert.throws(() => repo.get('logreg'), /unloaded/);
     await repo.load('logreg', Date.now() + 1);
     assert.equal(repo.get('logreg').name, 'logreg');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('get(name) serves the highest loaded version as versions come, go, fail, reload and are unloaded', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-repo-'));
+  const put = (version, file = path.join(fixtures, 'repo', 'logreg.json')) => {
+    mkdirSync(path.join(dir, 'm', version), { recursive: true });
+    copyFileSync(file, path.join(dir, 'm', version, 'model.json'));
+  };
+  try {
+    put('9');
+    const { repo } = repository(dir);
+    await repo.start();
+    assert.equal(repo.get('m').version, '9');
+    put('10'); // numerically higher, lexically lower
+    await repo.refresh();
+    assert.equal(repo.get('m').version, '10');
+    put('2');
+    await repo.refresh();
+    assert.equal(repo.get('m').version, '10', 'a lower version loaded later does not take over');
+    mkdirSync(path.join(dir, 'm', '11'));
+    writeFileSync(path.join(dir, 'm', '11', 'model.json'), '{"format": "kiln.model", "format_ver');
+    await repo.refresh();
+    assert.equal(repo.get('m').version, '10', 'a higher version that fails to load does not serve');
+    assert.equal(repo.get('m', '9').version, '9');
+    const ten = repo.get('m');
+    copyFileSync(path.join(fixtures, 'logreg_b.json'), path.join(dir, 'm', '10', 'model.json'));
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(path.join(dir, 'm', '10', 'model.json'), later, later);
+    await repo.refresh();
+    assert.ok(repo.get('m').generation > ten.generation, 'a reload of the latest version serves the new entry');
+    rmSync(path.join(dir, 'm', '10'), { recursive: true });
+    rmSync(path.join(dir, 'm', '11'), { recursive: true });
+    await repo.refresh();
+    assert.equal(repo.get('m').version, '9', 'the latest removed: the next highest serves');
+    repo.unload('m', 1);
+    assert.throws(() => repo.get('m'), { code: 'KILN_MODEL_UNAVAILABLE' });
+    await repo.load('m', 2);
+    assert.equal(repo.get('m').version, '9');
+    rmSync(path.join(dir, 'm', '9'), { recursive: true });
+    rmSync(path.join(dir, 'm', '2'), { recursive: true });
+    put('3', path.join(fixtures, 'logreg_broken.json'));
+    await repo.refresh();
+    assert.throws(() => repo.get('m'), { code: 'KILN_MODEL_UNAVAILABLE' }, 'no version loaded');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -13,6 +13,7 @@ import { KilnError } from '../errors.js';
 import type { FeatureRecord } from '../encode.js';
 import type { Model } from '../model.js';
 import type { ClassificationPrediction, Label, Prediction, RegressionPrediction } from '../types.js';
+import { v2ResponseHead } from './response-text.js';
 
 /** Name of the single row-major [n, n_inputs] tensor accepted by all-numeric models. */
 export const MATRIX_INPUT_NAME = 'input';
@@ -109,6 +110,8 @@ export class ModelPlan {
   readonly nDecision: number;
   readonly outputWidth: number;
   readonly outputNames: readonly string[];
+  /** Start of the V2 infer answer's text: `{"model_name":...,"model_version":...` (response-text.ts). */
+  readonly v2Head: string;
   /** The V2 model metadata response body (without `versions`, which change). */
   readonly metadataInputs: readonly V2MetadataTensor[];
   readonly metadataOutputs: readonly V2MetadataTensor[];
@@ -157,6 +160,7 @@ export class ModelPlan {
     }
     this.metadataOutputs = Object.freeze(outputs.map((o) => Object.freeze(o)));
     this.outputNames = Object.freeze(outputs.map((o) => o.name));
+    this.v2Head = v2ResponseHead(name, version);
   }
 
   /** Turns a schema-valid V2 request body into one batch. Throws 4xx KilnErrors. */

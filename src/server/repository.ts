@@ -66,6 +66,11 @@ interface ModelSlot {
   shadowed: string | null;
   /** Why the last scan could not read this model's directory (its loaded versions keep serving). */
   scanError: string | null;
+  /**
+   * The entry of the highest loaded version (null: none loaded), kept by #setLatest at every
+   * change of `versions` or of an entry, so that the per-request get(name) is one map lookup.
+   */
+  latest: ModelEntry | null;
 }
 
 export interface IndexEntry {
@@ -217,7 +222,7 @@ export class ModelRepository {
     for (const [name, files] of found.models) {
       let slot = this.#models.get(name);
       if (!slot) {
-        slot = { name, versions: new Map(), unloaded: false, shadowed: null, scanError: null };
+        slot = { name, versions: new Map(), unloaded: false, shadowed: null, scanError: null, latest: null };
         this.#models.set(name, slot);
       }
       slot.shadowed = found.shadowed.get(name) ?? null;
@@ -227,6 +232,7 @@ export class ModelRepository {
       for (const version of [...slot.versions.keys()]) {
         if (!files.has(version)) {
           slot.versions.delete(version);
+          this.#setLatest(slot);
           this.#events.onRemove?.(name, version);
         }
       }
@@ -275,6 +281,7 @@ export class ModelRepository {
       });
       vslot.entry = entry; // the swap: one assignment
       vslot.error = null;
+      this.#setLatest(slot);
       this.#events.onLoad?.(entry, previous);
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
@@ -349,15 +356,12 @@ export class ModelRepository {
       if (!vslot.entry) throw new KilnError('KILN_MODEL_UNAVAILABLE', `model ${JSON.stringify(name)} version ${version} is not available: ${vslot.error ?? 'not loaded'}`);
       return vslot.entry;
     }
-    let best: ModelEntry | null = null;
-    for (const vslot of slot.versions.values()) {
-      if (vslot.entry && (best === null || compareVersions(vslot.version, best.version) > 0)) best = vslot.entry;
-    }
-    if (!best) {
+    const latest = slot.latest;
+    if (latest === null) {
       const reasons = [...slot.versions.values()].map((v) => v.error).filter((e) => e !== null);
       throw new KilnError('KILN_MODEL_UNAVAILABLE', `model ${JSON.stringify(name)} is not available${reasons.length ? `: ${reasons[0]}` : ''}`);
     }
-    return best;
+    return latest;
   }
 
   /** The loaded versions of a model, in ascending order (empty if none). */
@@ -468,5 +472,15 @@ export class ModelRepository {
     if (!slot.unloaded) for (const version of slot.versions.keys()) this.#events.onRemove?.(name, version);
     slot.unloaded = true;
     slot.versions = new Map();
+    this.#setLatest(slot);
+  }
+
+  /** Recomputes slot.latest: the loaded entry of the highest version. */
+  #setLatest(slot: ModelSlot): void {
+    let best: ModelEntry | null = null;
+    for (const vslot of slot.versions.values()) {
+      if (vslot.entry && (best === null || compareVersions(vslot.version, best.version) > 0)) best = vslot.entry;
+    }
+    slot.latest = best;
   }
 }

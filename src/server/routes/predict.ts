@@ -4,24 +4,33 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { FeatureRecord } from '../../encode.js';
 import { seconds, type ServerContext } from '../context.js';
+import { predictionText, predictionsText } from '../response-text.js';
+import type { ModelEntry } from '../repository.js';
 import * as S from '../schemas.js';
 import { cached, finish, predictRecords, recordBodyParser, resolve } from './serving.js';
 
 export async function registerPredictRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { repository } = ctx;
-  const friendlyPredict = async (request: FastifyRequest<{ Params: { name: string; version?: string }; Body: FeatureRecord | FeatureRecord[] }>, reply: FastifyReply) => {
+  // Not async: the one-record answer is sent synchronously (a sync throw takes the same error
+  // path as a rejection), which spares each request the handler's promise and Fastify's
+  // thenable job for the returned reply. Arrays may go to the thread pool: that part is async
+  // and resolves to nothing once the reply is sent.
+  type PredictRequest = FastifyRequest<{ Params: { name: string; version?: string }; Body: FeatureRecord | FeatureRecord[] }>;
+  const predictMany = async (request: PredictRequest, reply: FastifyReply, entry: ModelEntry, key: string | null, records: FeatureRecord[]): Promise<void> => {
+    const { predictions, seconds: s } = await predictRecords(ctx, entry, records);
+    finish(ctx, request, reply, entry, key, predictionsText(predictions), predictions.length, s);
+  };
+  const friendlyPredict = (request: PredictRequest, reply: FastifyReply): Promise<void> | undefined => {
     const entry = resolve(ctx, request, request.params.name, request.params.version);
     const key = cached(ctx, request, reply, entry, 'predict');
-    if (reply.sent) return reply;
+    if (reply.sent) return undefined;
     const body = request.body;
-    if (!Array.isArray(body)) {
-      // One record: the model's one-row fast path (errors are the same, with row 0).
-      const t0 = process.hrtime.bigint();
-      const prediction = entry.model.predict(body);
-      return finish(ctx, request, reply, entry, key, prediction, 1, seconds(t0));
-    }
-    const { predictions, seconds: s } = await predictRecords(ctx, entry, body);
-    return finish(ctx, request, reply, entry, key, predictions, predictions.length, s);
+    if (Array.isArray(body)) return predictMany(request, reply, entry, key, body);
+    // One record: the model's one-row fast path (errors are the same, with row 0).
+    const t0 = process.hrtime.bigint();
+    const prediction = entry.model.predict(body);
+    finish(ctx, request, reply, entry, key, predictionText(prediction), 1, seconds(t0));
+    return undefined;
   };
   const friendlySchema = (params: object) => ({
     schema: { tags: ['predict'], summary: 'Predict one record or an array of records', params, body: S.predictRequest, response: { 200: S.predictResponse, ...S.errorResponses } },

@@ -50,10 +50,12 @@ export function cached(ctx: ServerContext, request: FastifyRequest, reply: Fasti
   return key;
 }
 
-export function finish(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, entry: ModelEntry, key: string | null, payload: unknown, rows: number, computeSeconds: number): FastifyReply {
-  // Payloads are built here with exactly the response schema's fields and types, so V8's native
-  // JSON.stringify gives the schema serializer's text without its per-call anyOf validation.
-  const text = JSON.stringify(payload);
+/**
+ * The success answer. `text` is the response body, written by response-text.ts with exactly the
+ * response schema's fields and types (the schema serializer's text, without its per-call anyOf
+ * validation or a generic JSON pass).
+ */
+export function finish(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, entry: ModelEntry, key: string | null, text: string, rows: number, computeSeconds: number): FastifyReply {
   reply.code(200);
   if (key !== null) entry.cache?.set(key, text);
   const m = ctx.entryMetrics(entry);
@@ -65,15 +67,23 @@ export function finish(ctx: ServerContext, request: FastifyRequest, reply: Fasti
   return reply.type(JSON_TYPE).header('x-kiln-model-version', entry.version).send(text);
 }
 
-export async function run(ctx: ServerContext, entry: ModelEntry, batch: Batch): Promise<BatchResult> {
+/** Big batches run on the thread pool (asyncBatchRows), smaller ones on the event loop. */
+export function offLoop(ctx: ServerContext, rows: number): boolean {
+  return rows >= ctx.config.asyncBatchRows;
+}
+
+/** One engine call for a batch, on the event loop. */
+export function runNow(entry: ModelEntry, batch: Batch): BatchResult {
   const model = entry.model;
-  const offLoop = batch.rows >= ctx.config.asyncBatchRows;
-  if (batch.kind === 'matrix') {
-    const out = offLoop ? await model.predictMatrixRawAsync(batch.data, batch.rows) : model.predictMatrixRaw(batch.data, batch.rows);
-    return { kind: 'raw', out, rows: batch.rows };
-  }
-  const predictions = offLoop ? await model.predictBatchAsync(batch.records) : model.predictBatch(batch.records);
-  return { kind: 'predictions', predictions, rows: batch.rows };
+  if (batch.kind === 'matrix') return { kind: 'raw', out: model.predictMatrixRaw(batch.data, batch.rows), rows: batch.rows };
+  return { kind: 'predictions', predictions: model.predictBatch(batch.records), rows: batch.rows };
+}
+
+/** One engine call for a batch, on the thread pool. */
+export async function runOffLoop(entry: ModelEntry, batch: Batch): Promise<BatchResult> {
+  const model = entry.model;
+  if (batch.kind === 'matrix') return { kind: 'raw', out: await model.predictMatrixRawAsync(batch.data, batch.rows), rows: batch.rows };
+  return { kind: 'predictions', predictions: await model.predictBatchAsync(batch.records), rows: batch.rows };
 }
 
 export async function predictRecords(ctx: ServerContext, entry: ModelEntry, records: FeatureRecord[]): Promise<{ predictions: Prediction[]; seconds: number }> {

@@ -6,6 +6,7 @@ import { KilnError } from '../../errors.js';
 import type { FeatureRecord } from '../../encode.js';
 import type { ServerContext } from '../context.js';
 import { isValidModelName } from '../repository.js';
+import { v1ResponseText } from '../response-text.js';
 import * as S from '../schemas.js';
 import { cached, finish, notReady, predictRecords, recordBodyParser, resolve } from './serving.js';
 
@@ -28,7 +29,7 @@ export async function registerV1Routes(app: FastifyInstance, ctx: ServerContext)
     const key = cached(ctx, request, reply, entry, 'v1');
     if (reply.sent) return reply;
     const { predictions, seconds: s } = await predictRecords(ctx, entry, request.body.instances);
-    return finish(ctx, request, reply, entry, key, { predictions }, predictions.length, s);
+    return finish(ctx, request, reply, entry, key, v1ResponseText(predictions), predictions.length, s);
   };
   const v1Schema = (params: object) => ({
     schema: { tags: ['v1'], summary: 'Predict (KServe V1 / TF Serving row format)', params, body: S.v1Request, response: { 200: S.v1Response, ...S.errorResponses } },

@@ -4,9 +4,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { KILN_VERSION, seconds, type ServerContext } from '../context.js';
-import type { V2InferRequest } from '../marshal.js';
+import type { BatchResult, V2InferRequest } from '../marshal.js';
+import type { ModelEntry } from '../repository.js';
+import { v2ResponseText } from '../response-text.js';
 import * as S from '../schemas.js';
-import { cached, finish, notReady, resolve, run } from './serving.js';
+import { cached, finish, notReady, offLoop, resolve, runNow, runOffLoop } from './serving.js';
 
 export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void {
   const { config, repository } = ctx;
@@ -58,20 +60,24 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
   app.get('/v2/models/:name/ready', readySchema(S.nameParams), modelReady);
   app.get('/v2/models/:name/versions/:version/ready', readySchema(S.nameVersionParams), modelReady);
 
-  const infer = async (request: FastifyRequest<{ Params: { name: string; version?: string }; Body: V2InferRequest }>, reply: FastifyReply) => {
+  type InferRequest = FastifyRequest<{ Params: { name: string; version?: string }; Body: V2InferRequest }>;
+  const answer = (request: InferRequest, reply: FastifyReply, entry: ModelEntry, key: string | null, wanted: readonly string[], result: BatchResult, t0: bigint): void => {
+    const text = v2ResponseText(entry.plan.v2Head, request.body.id, entry.plan.toV2Outputs(result, wanted));
+    finish(ctx, request, reply, entry, key, text, result.rows, seconds(t0));
+  };
+  // Not async, like the friendly route (routes/predict.ts): a batch run on the event loop is
+  // answered synchronously; one run on the thread pool resolves to nothing once answered.
+  const infer = (request: InferRequest, reply: FastifyReply): Promise<void> | undefined => {
     const entry = resolve(ctx, request, request.params.name, request.params.version);
     const key = cached(ctx, request, reply, entry, 'v2');
-    if (reply.sent) return reply;
-    const body = request.body;
+    if (reply.sent) return undefined;
     const plan = entry.plan;
-    const wanted = plan.requestedOutputs(body);
+    const wanted = plan.requestedOutputs(request.body);
     const t0 = process.hrtime.bigint();
-    const batch = plan.fromV2(body, config.maxBatchRows);
-    const result = await run(ctx, entry, batch);
-    const payload: Record<string, unknown> = { model_name: entry.name, model_version: entry.version };
-    if (body.id !== undefined) payload['id'] = body.id;
-    payload['outputs'] = plan.toV2Outputs(result, wanted);
-    return finish(ctx, request, reply, entry, key, payload, batch.rows, seconds(t0));
+    const batch = plan.fromV2(request.body, config.maxBatchRows);
+    if (offLoop(ctx, batch.rows)) return runOffLoop(entry, batch).then((result) => answer(request, reply, entry, key, wanted, result, t0));
+    answer(request, reply, entry, key, wanted, runNow(entry, batch), t0);
+    return undefined;
   };
   const inferSchema = (params: object) => ({
     schema: { ...v2, summary: 'Inference', params, body: S.inferRequest, response: { 200: S.inferResponse, ...S.errorResponses } },
