@@ -282,15 +282,16 @@ export function markdown(r) {
     for (const [runner, why] of Object.entries(r.http.absent ?? {})) out.push(`\n${RUNNER_TEXT[runner] ?? runner}: absent — ${why}`);
     out.push('');
     out.push(
-      `Kiln at half its peak rate, and the no-op route (JSON parsed) at the same rate right after it: constant offered rate, open loop (\`bench/lib/paced.mjs\`: request k is due at k/rate over ${r.http.connections} keep-alive connections, one request in flight on each, and its latency runs from its due time, so waiting for a busy connection counts). "service p99" times from the actual send; "sender late p99" is the load generator's own lag behind the schedule (counted in the latency, against the server).`,
+      `Kiln at half its peak rate, and the no-op route (JSON parsed) at the same rate right after it: constant offered rate, open loop (load generator: \`${r.http.halfPeakGenerator?.name ?? 'bench/lib/paced.mjs'}\`: request k is due at k/rate over ${r.http.connections} keep-alive connections, one request in flight on each, and its latency runs from its due time, so waiting for a busy connection counts). "service p99" times from the actual send; "sender late p99" is the load generator's own lag behind the schedule (counted in the latency, against the server). The CPU columns are the budget of the machine's cores during the run, in ms of CPU per second: the server's (primary and workers), the time its processes spent runnable but waiting for a core, and the load generator's: when server + generator (+ other tenants) approach the cores' ${r.machine?.cores ?? 2},000 ms/s, the tail is the scheduler's.`,
     );
     out.push('');
     out.push(
       table(
-        ['runner', 'model', 'offered req/s', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'service p99 ms', 'sender late p99 ms', 'errors'],
+        ['runner', 'model', 'offered req/s', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'service p99 ms', 'sender late p99 ms', 'server CPU ms/s (µs/request)', 'server waiting for a core ms/s', 'generator CPU ms/s (µs/request)', 'errors'],
         (r.http.halfPeak ?? []).map((h) => {
           const runner = h.runner ?? 'kiln-serve';
-          return [RUNNER_TEXT[runner] ?? runner, runner.startsWith('fastify') ? `(${h.model} body)` : h.model, h.offeredReqPerSec, fmt(h.achievedReqPerSec), fmt(h.p50Ms), fmt(h.p99Ms), fmt(h.p999Ms), fmt(h.maxMs), fmt(h.serviceP99Ms), fmt(h.senderLateP99Ms), h.errors];
+          const cpu = (msPerS, usPerReq) => (typeof msPerS === 'number' ? `${Math.round(msPerS)} (${Math.round(usPerReq)})` : '—');
+          return [RUNNER_TEXT[runner] ?? runner, runner.startsWith('fastify') ? `(${h.model} body)` : h.model, h.offeredReqPerSec, fmt(h.achievedReqPerSec), fmt(h.p50Ms), fmt(h.p99Ms), fmt(h.p999Ms), fmt(h.maxMs), fmt(h.serviceP99Ms), fmt(h.senderLateP99Ms), cpu(h.serverCpuMsPerS, h.serverCpuUsPerRequest), typeof h.serverWaitMsPerS === 'number' ? Math.round(h.serverWaitMsPerS) : '—', cpu(h.generatorCpuMsPerS, h.generatorCpuUsPerRequest), h.errors];
         }),
       ),
     );
