@@ -7,6 +7,7 @@
 //   vegeta      bench/dev/vegeta.mjs: vegeta's constant pacer (Go), latency restored to run from
 //               the due time (KILN_VEGETA=path, else the one bench/dev/setup-vegeta.sh built);
 //               vegeta-1p: the same with GOMAXPROCS=1
+//   oha         bench/dev/oha.mjs: oha -q with --latency-correction, its own figures (KILN_OHA=path)
 // Each server process runs bench/dev/eld-preload.mjs: event-loop delay, stalls and GC pauses per
 // second, so a server stall can be told from a load-generator or scheduler artefact.
 // The last lines: per method and target, medians over the rounds of p99, the generator's lag, its
@@ -23,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { freePort, startServer, stopAll, waitReady } from '../lib/processes.mjs';
 import { pacedLoad } from '../lib/paced.mjs';
+import { ohaLoad } from './oha.mjs';
 import { vegetaAvailable, vegetaLoad } from './vegeta.mjs';
 import { benchRows } from './rows.mjs';
 
@@ -103,6 +105,13 @@ async function vegetaRun(url, bodies, env) {
   return { ...r, t0 };
 }
 
+async function ohaRun(url, bodies) {
+  if (!process.env.KILN_OHA) throw new Error('KILN_OHA=path to an oha binary');
+  const t0 = Date.now();
+  const r = await ohaLoad({ binary: process.env.KILN_OHA, url, bodies, rate: RATE, seconds: SECONDS, connections: CONNECTIONS });
+  return { ...r, t0 };
+}
+
 async function pacedRun(url, bodies) {
   const t0 = Date.now();
   const r = await pacedLoad({ url, bodies, rate: RATE, seconds: SECONDS, connections: CONNECTIONS });
@@ -177,7 +186,7 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     for (const method of METHODS) {
       for (const t of TARGETS) {
-        const r = method === 'autocannon' ? await autocannonRun(urls[t], bodies) : method === 'vegeta' ? await vegetaRun(urls[t], bodies) : method === 'vegeta-1p' ? await vegetaRun(urls[t], bodies, { GOMAXPROCS: '1' }) : await pacedRun(urls[t], bodies);
+        const r = method === 'autocannon' ? await autocannonRun(urls[t], bodies) : method === 'vegeta' ? await vegetaRun(urls[t], bodies) : method === 'vegeta-1p' ? await vegetaRun(urls[t], bodies, { GOMAXPROCS: '1' }) : method === 'oha' ? await ohaRun(urls[t], bodies) : await pacedRun(urls[t], bodies);
         await new Promise((res) => setTimeout(res, 1500)); // the preload's last second lands
         const eld = eldSummary(r.t0, Date.now(), pids[t]);
         const f = (x) => (typeof x === 'number' ? x.toFixed(2) : x);

@@ -52,7 +52,7 @@ function percentile(sorted, p) {
  * children used: the shell reads its own cutime+cstime (fields 16, 17 of /proc/<pid>/stat) after
  * waiting for the command, so the figure is exact, not sampled.
  */
-function runTimed(argv, { timeoutMs, env }) {
+export function runTimed(argv, { timeoutMs, env }) {
   return new Promise((resolve, reject) => {
     const script = '"$@"; s=$?; read -r stat < /proc/$$/stat; echo "KILN_CPU ${stat##*) }" >&2; exit $s';
     const child = spawn('sh', ['-c', script, 'sh', ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
