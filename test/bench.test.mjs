@@ -156,6 +156,11 @@ test('kiln bench --quick writes a well-formed report', { timeout: RUN_TIMEOUT_MS
     assert.ok(typeof t.by === 'string' && t.by.length > 0, t.id);
   }
   for (const q of r.ratios) assert.ok(isNum(q.kilnFasterBy ?? q.kilnToPeer), `${q.model} ${q.workload} ${q.peer}`);
+  // The half-peak p99 target carries the no-op route's p99 at the same rate when the no-op ran.
+  for (const t of r.targets.filter((x) => x.id === 'http-p99-half-peak' && x.measured !== null)) {
+    const noop = r.http.halfPeak.find((h) => h.model === t.model && h.runner === 'fastify-noop-parsed');
+    if (noop) assert.ok(t.noopMeasured === noop.p99Ms && t.by.includes('the no-op route'), t.model);
+  }
 
   // The Markdown has every model and every absent peer's reason.
   const text = readFileSync(join(out, md), 'utf8');
