@@ -137,8 +137,15 @@ test('kiln bench --quick writes a well-formed report', { timeout: RUN_TIMEOUT_MS
       const n = r.http.halfPeak.find((h) => h.runner === 'fastify-noop-parsed' && h.model === id);
       assert.equal(Boolean(n), noopRan, `half peak no-op ${id}`);
       if (n) assert.ok(n.offeredReqPerSec === k.offeredReqPerSec && isNum(n.p99Ms), `half peak no-op ${id}`);
+      // The CPU budget beside it: the generator's own, and the server's from /proc (null off Linux).
+      for (const h of [k, n].filter(Boolean)) {
+        assert.ok(isNum(h.generatorCpuMsPerS) && isNum(h.generatorCpuUsPerRequest), `half peak ${h.runner} ${id} generator CPU`);
+        assert.ok(process.platform !== 'linux' || (isNum(h.serverCpuMsPerS) && typeof h.serverWaitMsPerS === 'number' && h.serverWaitMsPerS >= 0), `half peak ${h.runner} ${id} server CPU`);
+      }
     }
     assert.ok(r.http.rss.kilnWorkersMiB.length === 2, 'two kiln workers');
+    // The report names the load generator of the half-peak figure.
+    assert.equal(typeof r.http.halfPeakGenerator?.name, 'string');
   }
 
   // Targets: each has its bound and a verdict or says why not.
@@ -158,6 +165,7 @@ test('kiln bench --quick writes a well-formed report', { timeout: RUN_TIMEOUT_MS
   // The Markdown has every model and every absent peer's reason.
   const text = readFileSync(join(out, md), 'utf8');
   for (const id of MODEL_IDS) assert.match(text, new RegExp(id));
+  if (python) assert.ok(text.includes(`load generator: \`${r.http.halfPeakGenerator.name}\``), 'the half-peak load generator named in the Markdown');
   for (const [name, p] of Object.entries(r.peers)) if (p.status === 'absent' && p.reason) assert.ok(text.includes(p.reason.slice(0, 40)), `${name}'s reason in the Markdown`);
   if (r.chart.status === 'ok') assert.ok(existsSync(join(out, r.chart.file)));
   else assert.match(text, /Chart: absent/);

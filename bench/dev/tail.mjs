@@ -1,12 +1,18 @@
 // Tail latency at a constant offered rate: Kiln's predict route against the no-op Fastify route
-// (JSON parsed) under the same load in the same run, with two load methods:
+// (JSON parsed) under the same load in the same run, with these load methods:
 //   autocannon  what `kiln bench` used: autocannon -c 32 with overallRate (its own CO-corrected
 //               percentiles as printed, plus the raw per-response latencies it measured)
 //   paced       bench/lib/paced.mjs: an open-loop schedule, latency from each request's scheduled
 //               send time (what a caller sees, queueing included)
+//   vegeta      bench/dev/vegeta.mjs: vegeta's constant pacer (Go), latency restored to run from
+//               the due time (KILN_VEGETA=path, else the one bench/dev/setup-vegeta.sh built);
+//               vegeta-1p: the same with GOMAXPROCS=1
+//   oha         bench/dev/oha.mjs: oha -q with --latency-correction, its own figures (KILN_OHA=path)
 // Each server process runs bench/dev/eld-preload.mjs: event-loop delay, stalls and GC pauses per
 // second, so a server stall can be told from a load-generator or scheduler artefact.
-//   node bench/dev/tail.mjs [--rate 4000] [--seconds 10] [--methods autocannon,paced]
+// The last lines: per method and target, medians over the rounds of p99, the generator's lag, its
+// CPU per request, the workers' CPU per request and their wait for a core.
+//   node bench/dev/tail.mjs [--rate 4000] [--seconds 10] [--methods autocannon,paced,vegeta,vegeta-1p]
 //        [--targets kiln,parsed] [--model breast_cancer_logreg] [--connections 32] [--rounds 1]
 //        [--nice-loadgen]  (re-runs itself under `nice -n 10`)
 import { spawn } from 'node:child_process';
@@ -18,6 +24,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { freePort, startServer, stopAll, waitReady } from '../lib/processes.mjs';
 import { pacedLoad } from '../lib/paced.mjs';
+import { ohaLoad } from './oha.mjs';
+import { vegetaAvailable, vegetaLoad } from './vegeta.mjs';
 import { benchRows } from './rows.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -87,6 +95,21 @@ async function autocannonRun(url, bodies) {
     errors: result.errors + result.timeouts + result.non2xx,
     t0,
   };
+}
+
+async function vegetaRun(url, bodies, env) {
+  const binary = process.env.KILN_VEGETA ?? vegetaAvailable();
+  if (!binary) throw new Error('vegeta is not installed: bash bench/dev/setup-vegeta.sh (or KILN_VEGETA=path)');
+  const t0 = Date.now();
+  const r = await vegetaLoad({ binary, url, bodies, rate: RATE, seconds: SECONDS, connections: CONNECTIONS, env });
+  return { ...r, t0 };
+}
+
+async function ohaRun(url, bodies) {
+  if (!process.env.KILN_OHA) throw new Error('KILN_OHA=path to an oha binary');
+  const t0 = Date.now();
+  const r = await ohaLoad({ binary: process.env.KILN_OHA, url, bodies, rate: RATE, seconds: SECONDS, connections: CONNECTIONS });
+  return { ...r, t0 };
 }
 
 async function pacedRun(url, bodies) {
@@ -159,10 +182,11 @@ async function main() {
   console.log(`rate ${RATE}/s, ${SECONDS} s, ${CONNECTIONS} connections, model ${MODEL}, load generator nice ${os.getPriority()}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   // Warm-up: JIT both servers.
   for (const t of TARGETS) await pacedLoad({ url: urls[t], bodies, rate: 1000, seconds: 2, connections: 8 });
+  const summary = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const method of METHODS) {
       for (const t of TARGETS) {
-        const r = method === 'autocannon' ? await autocannonRun(urls[t], bodies) : await pacedRun(urls[t], bodies);
+        const r = method === 'autocannon' ? await autocannonRun(urls[t], bodies) : method === 'vegeta' ? await vegetaRun(urls[t], bodies) : method === 'vegeta-1p' ? await vegetaRun(urls[t], bodies, { GOMAXPROCS: '1' }) : method === 'oha' ? await ohaRun(urls[t], bodies) : await pacedRun(urls[t], bodies);
         await new Promise((res) => setTimeout(res, 1500)); // the preload's last second lands
         const eld = eldSummary(r.t0, Date.now(), pids[t]);
         const f = (x) => (typeof x === 'number' ? x.toFixed(2) : x);
@@ -175,8 +199,24 @@ async function main() {
           console.log(`${method.padEnd(10)} ${t.padEnd(6)} achieved ${r.achieved.toFixed(0)}/s  p50/p99/p99.9/max ${f(r.p50)}/${f(r.p99)}/${f(r.p999)}/${f(r.max)} ms  service-only p99 ${f(r.serviceP99)} ms  sender late p99/max ${f(r.lateP99)}/${f(r.lateMax)} ms  generator CPU ${Math.round(r.generatorCpuUsPerRequest)} µs/request  >10ms ${r.over10}/${r.n}  errors ${r.errors}`);
         }
         if (eld) console.log(`           workers (together): CPU ${eld.cpuMsPerS} ms/s, runnable but waiting for a core ${eld.waitMsPerS} ms/s`);
+        if (method !== 'autocannon') summary.push({ method, t, p99: r.p99, late: r.lateP99, gen: r.generatorCpuUsPerRequest, srv: eld ? (eld.cpuMsPerS * 1000) / r.achieved : NaN, wait: eld?.waitMsPerS ?? NaN, errors: r.errors });
+        if (eld && method !== 'autocannon') {
+          // The 2 cores' budget (2,000 ms of CPU per second): the servers' share and the generator's.
+          const genMsPerS = (r.generatorCpuUsPerRequest * r.achieved) / 1000;
+          console.log(`           CPU budget: workers ${eld.cpuMsPerS} ms/s (${Math.round((eld.cpuMsPerS * 1000) / r.achieved)} µs/request) + generator ${Math.round(genMsPerS)} ms/s = ${Math.round(eld.cpuMsPerS + genMsPerS)} of 2,000 ms/s; load average ${os.loadavg()[0].toFixed(2)}`);
+        }
         if (eld) console.log(`           server loop: worst p99 ${f(eld.worstP99)} ms, worst max ${f(eld.worstMax)} ms, stalls>10ms ${eld.stalls}, ${eld.stallTotal} ms of which ${eld.stallWait} ms runnable waiting for a core [len(run-queue wait)@time: ${eld.stallMs}], GC ${eld.gcCount} pauses, max ${eld.gcMaxMs} ms, total ${eld.gcTotalMs} ms; scavenges ${eld.scavenges} (${eld.scavengeMs} ms), new space up to ${eld.newSpaceMiB} MiB`);
       }
+    }
+  }
+  // Medians over the rounds (and the range): what each generator costs and reports.
+  const med = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
+  console.log('\nmethod     target  p99 ms (median; range)   sender late p99 ms   generator CPU µs/request   workers CPU µs/request   workers waiting for a core ms/s   errors');
+  for (const method of METHODS.filter((m) => m !== 'autocannon')) {
+    for (const t of TARGETS) {
+      const rs = summary.filter((x) => x.method === method && x.t === t);
+      const col = (k, d = 1) => `${med(rs.map((x) => x[k])).toFixed(d)} (${Math.min(...rs.map((x) => x[k])).toFixed(d)}-${Math.max(...rs.map((x) => x[k])).toFixed(d)})`;
+      console.log(`${method.padEnd(10)} ${t.padEnd(7)} ${col('p99', 2).padEnd(24)} ${col('late', 2).padEnd(20)} ${col('gen', 0).padEnd(26)} ${col('srv', 0).padEnd(24)} ${col('wait', 0).padEnd(33)} ${rs.reduce((a, x) => a + x.errors, 0)}`);
     }
   }
 }

@@ -5,13 +5,16 @@
 // Then Kiln's p99 at half its peak rate, at a constant offered rate, with the no-op route (JSON
 // parsed) at the same rate for comparison: bench/lib/paced.mjs, an open-loop generator in a
 // process of its own, latency from each request's due time (see docs/benchmarks.md for why not
-// autocannon's overallRate).
+// autocannon's overallRate). Beside each figure, the CPU budget of the 2 cores during the run: the
+// server's CPU (primary and workers, /proc), the time its workers spent runnable but waiting for a
+// core, and the generator's own CPU: a tail the cores' saturation makes shows there.
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { childrenRssMiB, freePort, onPath, run, startServer, stopServer, waitReady } from './processes.mjs';
+import { PACED_GENERATOR } from './paced.mjs';
+import { childrenRssMiB, cpuRate, cpuSnapshot, freePort, onPath, run, startServer, stopServer, waitReady } from './processes.mjs';
 import { readRows, record } from './rows.mjs';
 import { median } from './timing.mjs';
 
@@ -97,7 +100,7 @@ function autocannonAvailable() {
  * @param {Set<string>} o.peers selected peers
  */
 export async function httpSection(o) {
-  const results = { tool: null, connections: CONNECTIONS, seconds: o.seconds, rounds: o.rounds, runs: [], absent: {}, halfPeak: [], rss: null };
+  const results = { tool: null, connections: CONNECTIONS, seconds: o.seconds, rounds: o.rounds, runs: [], absent: {}, halfPeak: [], halfPeakGenerator: PACED_GENERATOR, rss: null };
   const wrk = onPath('wrk');
   const cannon = autocannonAvailable();
   if (!wrk && !cannon) {
@@ -129,7 +132,7 @@ export async function httpSection(o) {
     writeFileSync(replyFile, reply);
 
     const targets = [];
-    for (const e of o.entries) targets.push({ runner: 'kiln-serve', model: e.id, url: `http://127.0.0.1:${kilnPort}/models/${e.id}/predict`, bodies: bodies[e.id] });
+    for (const e of o.entries) targets.push({ runner: 'kiln-serve', model: e.id, url: `http://127.0.0.1:${kilnPort}/models/${e.id}/predict`, bodies: bodies[e.id], pid: kiln.child.pid });
 
     // No-op Fastify (same bodies as the first model; the bundled models share one feature set)
     if (o.peers.has('fastify-noop')) {
@@ -137,7 +140,7 @@ export async function httpSection(o) {
       const noop = startServer(process.execPath, [path.join(ROOT, 'bench', 'peers', 'noop-fastify.mjs'), String(noopPort), replyFile, '2']);
       servers.push(noop);
       await waitReady(noop, `http://127.0.0.1:${noopPort}/health`, 'no-op Fastify');
-      targets.push({ runner: 'fastify-noop-parsed', model: first.id, url: `http://127.0.0.1:${noopPort}/noop/parsed`, bodies: bodies[first.id] });
+      targets.push({ runner: 'fastify-noop-parsed', model: first.id, url: `http://127.0.0.1:${noopPort}/noop/parsed`, bodies: bodies[first.id], pid: noop.child.pid });
       targets.push({ runner: 'fastify-noop-raw', model: first.id, url: `http://127.0.0.1:${noopPort}/noop/raw`, bodies: bodies[first.id] });
     } else {
       results.absent['fastify-noop-parsed'] = results.absent['fastify-noop-raw'] = 'not selected (--peers)';
@@ -197,7 +200,9 @@ export async function httpSection(o) {
       const rate = Math.max(1, Math.round(peak / 2));
       const pair = [t, ...(noopParsed ? [{ ...noopParsed, bodies: t.bodies }] : [])];
       for (const u of pair) {
+        const before = cpuSnapshot(u.pid);
         const m = await loadPaced({ url: u.url, bodiesFile: u.bodies.file, seconds: o.halfPeakSeconds, rate });
+        const server = cpuRate(before, cpuSnapshot(u.pid)); // over the run and its drain, a little longer than the offered seconds
         results.halfPeak.push({
           runner: u.runner,
           model: t.model,
@@ -210,9 +215,14 @@ export async function httpSection(o) {
           serviceP99Ms: m.serviceP99,
           senderLateP99Ms: m.lateP99,
           generatorCpuUsPerRequest: m.generatorCpuUsPerRequest,
+          generatorCpuMsPerS: (m.generatorCpuUsPerRequest * m.achieved) / 1000,
+          serverCpuMsPerS: server?.cpuMsPerS ?? null,
+          serverCpuUsPerRequest: server ? (server.cpuMsPerS * 1000) / m.achieved : null,
+          serverWaitMsPerS: server?.waitMsPerS ?? null,
           errors: m.errors,
         });
-        log(`  half peak ${u.runner} ${t.model}: ${rate} req/s offered, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, p99.9 ${m.p999.toFixed(2)} ms (load generator ${Math.round(m.generatorCpuUsPerRequest)} µs CPU per request)`);
+        const budget = server ? `; CPU of the 2 cores: server ${Math.round(server.cpuMsPerS)} ms/s (waiting for a core ${Math.round(server.waitMsPerS)} ms/s), generator ${Math.round((m.generatorCpuUsPerRequest * m.achieved) / 1000)} ms/s` : '';
+        log(`  half peak ${u.runner} ${t.model}: ${rate} req/s offered, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, p99.9 ${m.p999.toFixed(2)} ms (load generator ${Math.round(m.generatorCpuUsPerRequest)} µs CPU per request${budget})`);
       }
     }
     results.rss = { kilnWorkersMiB: childrenRssMiB(kiln.child.pid), models: readdirSync(modelsDir).map((f) => f.replace(/\.json$/, '')) };

@@ -13,6 +13,9 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
+/** What the report names as the half-peak load generator. */
+export const PACED_GENERATOR = { name: 'bench/lib/paced.mjs', kind: 'open loop, Node (raw sockets, a worker-thread clock), latency from each request\'s due time' };
+
 const DRAIN_MS = 10_000; // after the last due time, how long outstanding requests may take to finish
 
 // The schedule's clock. Node's timers fire on whole milliseconds, so a request due between two

@@ -1,7 +1,9 @@
 // Child processes of a bench run: started, awaited until they answer, and always stopped by their
 // own pid (process group) when the run ends, even on a failure.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 const READY_TIMEOUT_MS = 90_000; // a gunicorn worker importing sklearn+pandas cold can take this long
 const started = new Set();
@@ -96,4 +98,40 @@ export function onPath(name) {
 export function childrenRssMiB(pid) {
   const ps = spawnSync('ps', ['-o', 'rss=', '--ppid', String(pid)], { encoding: 'utf8' });
   return ps.stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0).map((kb) => Math.round((kb / 1024) * 10) / 10);
+}
+
+const CLK_TCK = 100; // /proc/<pid>/stat times are in clock ticks of 1/100 s (USER_HZ on Linux)
+
+/**
+ * CPU and scheduler snapshot of a server: `pid` and its children (a cluster's primary and workers).
+ * cpuMs: utime+stime of all of them (/proc/<pid>/stat, 10 ms ticks); waitMs: time their main
+ * threads spent runnable but waiting for a core (/proc/<pid>/schedstat, field 2, ns). null where
+ * /proc is not there (not Linux).
+ */
+export function cpuSnapshot(pid) {
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return null;
+  }
+  let cpuMs = 0;
+  let waitMs = 0;
+  for (const p of [pid, ...kids]) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'latin1').split(') ').pop().split(' ');
+      cpuMs += ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime, stime (fields 14, 15)
+      waitMs += Number(readFileSync(`/proc/${p}/schedstat`, 'latin1').split(' ')[1]) / 1e6;
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return { cpuMs, waitMs, at: performance.now() };
+}
+
+/** Per second of wall time between two cpuSnapshot()s: { cpuMsPerS, waitMsPerS }, or null. */
+export function cpuRate(a, b) {
+  if (!a || !b) return null;
+  const s = (b.at - a.at) / 1000;
+  return { cpuMsPerS: (b.cpuMs - a.cpuMs) / s, waitMsPerS: (b.waitMs - a.waitMs) / s };
 }
