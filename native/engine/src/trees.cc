@@ -635,7 +635,6 @@ TreeBlockFn PickQs(const TreeEnsemble& e) {
 //   8 trees' nodes as lanes with permutes (no faster).
 constexpr uint32_t kVecMaxDepth = 3;
 constexpr size_t kVecMaxFeatures = 256;
-constexpr bool kVecPairBlocks = true;
 
 #if KILN_HAVE_AVX2_REGION
 KILN_AVX2_BEGIN
@@ -695,113 +694,75 @@ struct CompleteWalkAvx2 {
   static_assert(kTreeBlockRows == 8, "one 256-bit vector holds a block's 8 rows");
   static_assert(kDepth >= 1 && kDepth <= kVecMaxDepth, "the AVX2 walk is written for depths 1 to 3");
 
-  // -P for the 8 rows of each of the kBlocks transposed blocks xt[b], P a row's path as left
-  // turns in binary (4 left0 + 2 left1 + left2 at depth 3): the masks are -1 where a row goes
-  // left, so the sums of masks below are -P. The row's leaf slot is 2^D - 1 - P. Each node's
-  // offset and broadcast threshold serve every block.
-  template <size_t kBlocks>
-  static KILN_VEC_INLINE void NegPath(const char* const* xt, const float* thr, const int32_t* off,
-                                      const int32_t* nan_left, __m256i* path) {
-    const auto node = [&](uint32_t k, size_t b, __m256 tk) {
-      return VecNodeLeft<Rule>(xt[b], off[k], tk, Rule::kHasMissing ? nan_left[k] : 0);
+  // -P for the 8 rows of the transposed block xt, P a row's path as left turns in binary
+  // (4 left0 + 2 left1 + left2 at depth 3): the masks are -1 where a row goes left, so the sums
+  // of masks below are -P. The row's leaf slot is 2^D - 1 - P.
+  static KILN_VEC_INLINE __m256i NegPath(const char* xt, const float* thr, const int32_t* off, const int32_t* nan_left) {
+    const auto node = [&](uint32_t k) {
+      return VecNodeLeft<Rule>(xt, off[k], _mm256_broadcast_ss(thr + k), Rule::kHasMissing ? nan_left[k] : 0);
     };
-    const __m256 t0 = _mm256_broadcast_ss(thr);
-    __m256 l0[kBlocks];
-    for (size_t b = 0; b < kBlocks; ++b) {
-      l0[b] = node(0, b, t0);
-      path[b] = _mm256_castps_si256(l0[b]);
-    }
-    if constexpr (kDepth == 1) return;
-    const __m256 t1 = _mm256_broadcast_ss(thr + 1), t2 = _mm256_broadcast_ss(thr + 2);
-    __m256 n1[kBlocks], n2[kBlocks];
-    for (size_t b = 0; b < kBlocks; ++b) {
-      n1[b] = node(1, b, t1);
-      n2[b] = node(2, b, t2);
-      // blendv takes its second operand where the mask is set: the left child's result.
-      path[b] = _mm256_add_epi32(_mm256_add_epi32(path[b], path[b]), _mm256_castps_si256(_mm256_blendv_ps(n2[b], n1[b], l0[b])));
-    }
-    if constexpr (kDepth == 2) return;
-    const __m256 t3 = _mm256_broadcast_ss(thr + 3), t4 = _mm256_broadcast_ss(thr + 4);
-    const __m256 t5 = _mm256_broadcast_ss(thr + 5), t6 = _mm256_broadcast_ss(thr + 6);
-    for (size_t b = 0; b < kBlocks; ++b) {
-      const __m256 a = _mm256_blendv_ps(node(4, b, t4), node(3, b, t3), n1[b]);
-      const __m256 c = _mm256_blendv_ps(node(6, b, t6), node(5, b, t5), n2[b]);
-      path[b] = _mm256_add_epi32(_mm256_add_epi32(path[b], path[b]), _mm256_castps_si256(_mm256_blendv_ps(c, a, l0[b])));
-    }
+    const __m256 l0 = node(0);
+    const __m256i m0 = _mm256_castps_si256(l0);
+    if constexpr (kDepth == 1) return m0;
+    const __m256 n1 = node(1), n2 = node(2);
+    // blendv takes its second operand where the mask is set: the left child's result.
+    const __m256i p1 = _mm256_add_epi32(_mm256_add_epi32(m0, m0), _mm256_castps_si256(_mm256_blendv_ps(n2, n1, l0)));
+    if constexpr (kDepth == 2) return p1;
+    const __m256 a = _mm256_blendv_ps(node(4), node(3), n1);
+    const __m256 b = _mm256_blendv_ps(node(6), node(5), n2);
+    return _mm256_add_epi32(_mm256_add_epi32(p1, p1), _mm256_castps_si256(_mm256_blendv_ps(b, a, l0)));
   }
 
-  // Full blocks in pairs (16 rows share each node's loads; kVecPairBlocks), then the odd one.
   static void Tile(const TreeEnsemble& e, const float* x, size_t stride, size_t blocks, double* acc) {
-    constexpr size_t B = kTreeBlockRows;
-    size_t b = 0;
-    if constexpr (kVecPairBlocks) {
-      for (; b + 2 <= blocks; b += 2) Blocks<2>(e, x + b * B * stride, stride, acc + b * B * e.n_targets);
-    }
-    for (; b < blocks; ++b) Blocks<1>(e, x + b * B * stride, stride, acc + b * B * e.n_targets);
+    TileByBlocks<Rule, CompleteWalkAvx2>(e, x, stride, blocks, acc);
   }
 
-  static void Block(const TreeEnsemble& e, const float* x, size_t stride, double* acc) { Blocks<1>(e, x, stride, acc); }
-
-  // kBlocks consecutive full blocks (rows stride floats apart from x) into acc.
-  template <size_t kBlocks>
-  static void Blocks(const TreeEnsemble& e, const float* x, size_t stride, double* acc) {
+  static void Block(const TreeEnsemble& e, const float* x, size_t stride, double* acc) {
     constexpr size_t B = kTreeBlockRows;
     constexpr size_t kStride = 8;  // BuildVec's vec_stride
     const size_t nt = e.n_targets;
     const size_t nf = e.n_features;
-    alignas(32) float xt[kBlocks][kVecMaxFeatures * B];
-    const char* xb[kBlocks];
-    for (size_t b = 0; b < kBlocks; ++b) {
-      for (size_t f0 = 0; f0 < nf; f0 += 8) TransposeTile(x + b * B * stride, stride, f0, nf - f0 < 8 ? nf - f0 : 8, xt[b]);
-      xb[b] = reinterpret_cast<const char*>(xt[b]);
-    }
+    alignas(32) float xt[kVecMaxFeatures * B];
+    for (size_t f0 = 0; f0 < nf; f0 += 8) TransposeTile(x, stride, f0, nf - f0 < 8 ? nf - f0 : 8, xt);
+    const char* xb = reinterpret_cast<const char*>(xt);
     const size_t n_trees = e.roots.size();
     const float* thr = e.vec_thr.data();
     const int32_t* off = e.vec_offset.data();
     const int32_t* nan_left = e.vec_nan_left.data();
-    __m256i path[kBlocks];
     if constexpr (std::is_same_v<Agg, BoostAgg>) {
       if (!e.vec_leaf.empty()) {
-        // One raw score: each block's 8 sums stay in two vectors, init + v_1 + ... + v_T as
-        // BoostAgg adds them. A tree's (at most 8) leaf values are split into low and high dwords,
-        // each picked per row with one permute indexed by -P (vpermd reads its low 3 bits; BuildVec
+        // One raw score: the 8 rows' sums stay in two vectors, init + v_1 + ... + v_T as BoostAgg
+        // adds them. A tree's (at most 8) leaf values are split into low and high dwords, each
+        // picked per row with one permute indexed by -P (vpermd reads its low 3 bits; BuildVec
         // stores leaf slot s at position (s + 9 - 2^D) & 7, which is -P mod 8); unpacking them
         // gives rows 0, 1, 4, 5 in sum_a and 2, 3, 6, 7 in sum_b.
-        __m256d sum_a[kBlocks], sum_b[kBlocks];
-        for (size_t b = 0; b < kBlocks; ++b) sum_a[b] = sum_b[b] = _mm256_set1_pd(e.init[0]);
+        __m256d sum_a = _mm256_set1_pd(e.init[0]), sum_b = sum_a;
         const __m256i* split = reinterpret_cast<const __m256i*>(e.vec_leaf.data());
         for (size_t t = 0; t < n_trees; ++t, thr += kStride, off += kStride, nan_left += kStride, split += 2) {
-          NegPath<kBlocks>(xb, thr, off, nan_left, path);
-          const __m256i split_lo = _mm256_loadu_si256(split), split_hi = _mm256_loadu_si256(split + 1);
-          for (size_t b = 0; b < kBlocks; ++b) {
-            const __m256i lo = _mm256_permutevar8x32_epi32(split_lo, path[b]);
-            const __m256i hi = _mm256_permutevar8x32_epi32(split_hi, path[b]);
-            sum_a[b] = _mm256_add_pd(sum_a[b], _mm256_castsi256_pd(_mm256_unpacklo_epi32(lo, hi)));
-            sum_b[b] = _mm256_add_pd(sum_b[b], _mm256_castsi256_pd(_mm256_unpackhi_epi32(lo, hi)));
-          }
+          const __m256i path = NegPath(xb, thr, off, nan_left);
+          const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split), path);
+          const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split + 1), path);
+          sum_a = _mm256_add_pd(sum_a, _mm256_castsi256_pd(_mm256_unpacklo_epi32(lo, hi)));
+          sum_b = _mm256_add_pd(sum_b, _mm256_castsi256_pd(_mm256_unpackhi_epi32(lo, hi)));
         }
-        for (size_t b = 0; b < kBlocks; ++b) {
-          alignas(32) double lo[4], hi[4];
-          _mm256_store_pd(lo, sum_a[b]);
-          _mm256_store_pd(hi, sum_b[b]);
-          const double rows[B] = {lo[0], lo[1], hi[0], hi[1], lo[2], lo[3], hi[2], hi[3]};
-          for (size_t r = 0; r < B; ++r) acc[(b * B + r) * nt] = rows[r];
-        }
+        alignas(32) double a[4], b[4];
+        _mm256_store_pd(a, sum_a);
+        _mm256_store_pd(b, sum_b);
+        const double rows[B] = {a[0], a[1], b[0], b[1], a[2], a[3], b[2], b[3]};
+        for (size_t r = 0; r < B; ++r) acc[r * nt] = rows[r];
         return;
       }
     }
-    for (size_t r = 0; r < kBlocks * B; ++r) Agg::Start(e, acc + r * nt);
+    for (size_t r = 0; r < B; ++r) Agg::Start(e, acc + r * nt);
     constexpr uint32_t kInner = (uint32_t{1} << kDepth) - 1;
     alignas(32) uint32_t at[B];
     for (size_t t = 0; t < n_trees; ++t, thr += kStride, off += kStride, nan_left += kStride) {
-      NegPath<kBlocks>(xb, thr, off, nan_left, path);
+      const __m256i slot = _mm256_add_epi32(NegPath(xb, thr, off, nan_left), _mm256_set1_epi32(kInner));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(at), slot);
       const uint32_t* leaves = e.complete_leaves.data() + t * (kInner + 1);
-      for (size_t b = 0; b < kBlocks; ++b) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(at), _mm256_add_epi32(path[b], _mm256_set1_epi32(kInner)));
-        for (size_t r = 0; r < B; ++r) Agg::Add(e, t, leaves[at[r]], acc + (b * B + r) * nt);
-      }
+      for (size_t r = 0; r < B; ++r) Agg::Add(e, t, leaves[at[r]], acc + r * nt);
     }
-    for (size_t r = 0; r < kBlocks * B; ++r) Agg::Finish(e, acc + r * nt);
+    for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
   }
 
   static void Row(const TreeEnsemble& e, const float* x, double* acc) { ScoreRowShallow<Rule, Agg, kDepth>(e, x, acc); }
