@@ -396,13 +396,13 @@ TEST(TreeTile, TiledWalkMatchesBlocksRowsAndReference) {
 }
 
 // ---- shallow complete trees (depth <= 3): one row with 8 trees as lanes at a compile-time depth
-// (ScoreRowShallow), batches in pairs of 8-row blocks (CompleteWalkAvx2::Blocks<2>)
+// (ScoreRowShallow), batches by the AVX2 block walk of that depth (CompleteWalkAvx2)
 
 // Every tree count from 1 to 19 (whole groups of 8 trees, a remainder, both), depths 1 to 3, boost
 // with one target (the leaf table by slot and the register sum), boost with 3 and average (the
-// aggregation policies), float32 and float64, both ISAs; one row per call and batches of 8 to 40
-// rows (pairs of blocks, an odd block, a partial block), each row against Reference().
-TEST(TreeShallow, RowsAndBlockPairsMatchReference) {
+// aggregation policies), float32 and float64, both ISAs; one row per call and batches of 17 to 40
+// rows (several blocks, a partial block), each row against Reference().
+TEST(TreeShallow, RowsAndBlocksMatchReference) {
   std::mt19937_64 rng(20261125 + 3);
   size_t leaf_tables = 0;
   for (const Case c : {Case{true, false, 1}, Case{true, true, 1}, Case{true, false, 3}, Case{false, true, 2}}) {
@@ -424,8 +424,8 @@ TEST(TreeShallow, RowsAndBlockPairsMatchReference) {
                            std::to_string(c.n_targets) + " float64 " + std::to_string(float64) + " depth " +
                            std::to_string(depth) + " trees " + std::to_string(n_trees) + " isa " +
                            std::to_string(static_cast<int>(isa)) + " nan " + std::to_string(with_nan));
-              // CheckTiles: one call for the whole batch (40 rows: 2 pairs + 1 block; 24: a pair,
-              // a block; 17: a pair, a row), blocks of 8, and one row per call.
+              // CheckTiles: one call for the whole batch (40 rows: 5 blocks; 24: 3; 17: 2 and a
+              // row), blocks of 8, and one row per call.
               for (size_t n : {size_t{1}, size_t{17}, size_t{24}, size_t{40}}) {
                 if (float64) {
                   CheckTiles<double>(en, e, rng, thresholds, n, with_nan);
