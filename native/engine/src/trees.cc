@@ -290,6 +290,20 @@ const CompleteNodeT<T>* CompleteNodesOf(const TreeEnsemble& e) {
   }
 }
 
+// Whether v goes left at node n of the complete layout (1) or right (0): the rule's compare, NaN
+// comparing false (right), then NaN by the node's flag.
+template <class Rule>
+inline uint32_t CompleteGoesLeft(const CompleteNodeT<typename Rule::Value>& n, typename Rule::Value v) {
+  uint32_t left;
+  if constexpr (Rule::kLessThan) {
+    left = v < n.thr;
+  } else {
+    left = v <= n.thr;
+  }
+  if constexpr (Rule::kHasMissing) left |= static_cast<uint32_t>(v != v) & (n.fm >> 31);
+  return left;
+}
+
 // Walks kTreeBlockRows lanes complete_depth steps, lane l in the tree at tree[l] over the
 // features x[l]; at[l] starts at 0 and ends on the leaf's slot (2^D - 1 + leaf).
 template <class Rule>
@@ -300,15 +314,7 @@ inline void WalkComplete(uint32_t depth, const CompleteNodeT<typename Rule::Valu
     for (size_t l = 0; l < kTreeBlockRows; ++l) {
       const uint32_t k = at[l];
       const CompleteNodeT<T>& n = tree[l][k];
-      const T v = x[l][n.fm & ~kCompleteMissingLeft];
-      uint32_t left;
-      if constexpr (Rule::kLessThan) {
-        left = v < n.thr;
-      } else {
-        left = v <= n.thr;
-      }
-      if constexpr (Rule::kHasMissing) left |= static_cast<uint32_t>(v != v) & (n.fm >> 31);
-      at[l] = 2 * k + 2 - left;
+      at[l] = 2 * k + 2 - CompleteGoesLeft<Rule>(n, x[l][n.fm & ~kCompleteMissingLeft]);
     }
   }
 }
@@ -393,15 +399,7 @@ inline __attribute__((always_inline)) void WalkShallow(const CompleteNodeT<typen
   for (uint32_t step = 0; step < kDepth; ++step) {
     for (size_t l = 0; l < kLanes; ++l) {
       const CompleteNodeT<T>& n = base[l * kInner + k[l]];
-      const T v = x[n.fm & ~kCompleteMissingLeft];
-      size_t left;
-      if constexpr (Rule::kLessThan) {
-        left = v < n.thr;
-      } else {
-        left = v <= n.thr;
-      }
-      if constexpr (Rule::kHasMissing) left |= static_cast<size_t>(v != v) & (n.fm >> 31);
-      k[l] = 2 * k[l] + 2 - left;
+      k[l] = 2 * k[l] + 2 - CompleteGoesLeft<Rule>(n, x[n.fm & ~kCompleteMissingLeft]);
     }
   }
 }
