@@ -395,5 +395,52 @@ TEST(TreeTile, TiledWalkMatchesBlocksRowsAndReference) {
   EXPECT_EQ(node_walks, 5u * 2u * 2u);  // depth 9 and 12 exceed the complete layout
 }
 
+// ---- shallow complete trees (depth <= 3): one row with 8 trees as lanes at a compile-time depth
+// (ScoreRowShallow), batches by the AVX2 block walk of that depth (CompleteWalkAvx2)
+
+// Every tree count from 1 to 19 (whole groups of 8 trees, a remainder, both), depths 1 to 3, boost
+// with one target (the leaf table by slot and the register sum), boost with 3 and average (the
+// aggregation policies), float32 and float64, both ISAs; one row per call and batches of 17 to 40
+// rows (several blocks, a partial block), each row against Reference().
+TEST(TreeShallow, RowsAndBlocksMatchReference) {
+  std::mt19937_64 rng(20261125 + 3);
+  size_t leaf_tables = 0;
+  for (const Case c : {Case{true, false, 1}, Case{true, true, 1}, Case{true, false, 3}, Case{false, true, 2}}) {
+    for (bool float64 : {false, true}) {
+      for (uint32_t depth : {1u, 2u, 3u}) {
+        for (size_t n_trees = 1; n_trees <= 19; n_trees += 1 + rng() % 3) {
+          std::vector<double> thresholds;
+          // Random() adds one tree of the full depth to the n_trees - 1 random ones.
+          Ensemble en = Random(rng, c.boost, c.less, c.n_targets, depth, n_trees - 1, 1 + rng() % 12, thresholds);
+          en.float64 = float64;
+          for (TreeIsa isa : {TreeIsa::kScalar, TreeIsa::kAvx2}) {
+            const TreeEnsemble e = Parse(ToJson(en), isa);
+            ASSERT_EQ(e.complete_depth, depth);
+            ASSERT_EQ(e.roots.size(), n_trees);
+            ASSERT_EQ(!e.shallow_leaf.empty(), c.boost && c.n_targets == 1);
+            leaf_tables += !e.shallow_leaf.empty();
+            for (bool with_nan : {false, true}) {
+              SCOPED_TRACE("boost " + std::to_string(c.boost) + " lt " + std::to_string(c.less) + " targets " +
+                           std::to_string(c.n_targets) + " float64 " + std::to_string(float64) + " depth " +
+                           std::to_string(depth) + " trees " + std::to_string(n_trees) + " isa " +
+                           std::to_string(static_cast<int>(isa)) + " nan " + std::to_string(with_nan));
+              // CheckTiles: one call for the whole batch (40 rows: 5 blocks; 24: 3; 17: 2 and a
+              // row), blocks of 8, and one row per call.
+              for (size_t n : {size_t{1}, size_t{17}, size_t{24}, size_t{40}}) {
+                if (float64) {
+                  CheckTiles<double>(en, e, rng, thresholds, n, with_nan);
+                } else {
+                  CheckTiles<float>(en, e, rng, thresholds, n, with_nan);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(leaf_tables, 0u);
+}
+
 }  // namespace
 }  // namespace kiln_test

@@ -290,6 +290,20 @@ const CompleteNodeT<T>* CompleteNodesOf(const TreeEnsemble& e) {
   }
 }
 
+// Whether v goes left at node n of the complete layout (1) or right (0): the rule's compare, NaN
+// comparing false (right), then NaN by the node's flag.
+template <class Rule>
+inline uint32_t CompleteGoesLeft(const CompleteNodeT<typename Rule::Value>& n, typename Rule::Value v) {
+  uint32_t left;
+  if constexpr (Rule::kLessThan) {
+    left = v < n.thr;
+  } else {
+    left = v <= n.thr;
+  }
+  if constexpr (Rule::kHasMissing) left |= static_cast<uint32_t>(v != v) & (n.fm >> 31);
+  return left;
+}
+
 // Walks kTreeBlockRows lanes complete_depth steps, lane l in the tree at tree[l] over the
 // features x[l]; at[l] starts at 0 and ends on the leaf's slot (2^D - 1 + leaf).
 template <class Rule>
@@ -300,15 +314,7 @@ inline void WalkComplete(uint32_t depth, const CompleteNodeT<typename Rule::Valu
     for (size_t l = 0; l < kTreeBlockRows; ++l) {
       const uint32_t k = at[l];
       const CompleteNodeT<T>& n = tree[l][k];
-      const T v = x[l][n.fm & ~kCompleteMissingLeft];
-      uint32_t left;
-      if constexpr (Rule::kLessThan) {
-        left = v < n.thr;
-      } else {
-        left = v <= n.thr;
-      }
-      if constexpr (Rule::kHasMissing) left |= static_cast<uint32_t>(v != v) & (n.fm >> 31);
-      at[l] = 2 * k + 2 - left;
+      at[l] = 2 * k + 2 - CompleteGoesLeft<Rule>(n, x[l][n.fm & ~kCompleteMissingLeft]);
     }
   }
 }
@@ -366,6 +372,102 @@ void ScoreRowComplete(const TreeEnsemble& e, const typename Rule::Value* x, doub
     }
   }
   Agg::Finish(e, acc);
+}
+
+// ---- one row through shallow complete trees (depth <= kShallowMaxDepth, known at compile time)
+//
+// The single-row path of GBM-sized ensembles: with the depth a template constant the 8 trees of a
+// lane group share one base pointer (tree l's node k at a constant offset from it), the steps
+// unroll, and the lanes' indices stay in registers (the runtime-depth walk keeps 8 tree pointers,
+// spilled, and a loop over steps: ~54 instructions per depth-3 tree against ~22 here). Boosting
+// with one raw score adds each tree's leaf from shallow_leaf (the leaf values by slot) into a sum
+// held in a register; other aggregates add through the scalar policies. Trees in order either
+// way, so scores are bit-identical to the other walks.
+//
+// kShallowMaxDepth = 3: GradientBoosting's default depth; each depth is its own instantiation.
+// kShallowLanes = 8: 8 trees' chains of dependent loads overlap (GBM100 one row: 4 lanes measured
+//   in docs/benchmarks.md "How the engine walks trees").
+constexpr uint32_t kShallowMaxDepth = 3;
+constexpr size_t kShallowLanes = 8;
+
+// k: 64-bit, so a node's address is one base + index * 8 + constant (no zero-extension per step).
+template <class Rule, uint32_t kDepth, size_t kLanes>
+inline __attribute__((always_inline)) void WalkShallow(const CompleteNodeT<typename Rule::Value>* base,
+                                                       const typename Rule::Value* x, size_t* k) {
+  using T = typename Rule::Value;
+  constexpr size_t kInner = (size_t{1} << kDepth) - 1;
+  for (uint32_t step = 0; step < kDepth; ++step) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const CompleteNodeT<T>& n = base[l * kInner + k[l]];
+      k[l] = 2 * k[l] + 2 - CompleteGoesLeft<Rule>(n, x[n.fm & ~kCompleteMissingLeft]);
+    }
+  }
+}
+
+template <class Rule, class Agg, uint32_t kDepth>
+void ScoreRowShallow(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+  using T = typename Rule::Value;
+  constexpr size_t kInner = (size_t{1} << kDepth) - 1;
+  constexpr size_t L = kShallowLanes;
+  const CompleteNodeT<T>* nodes = CompleteNodesOf<T>(e);
+  const size_t n_trees = e.roots.size();
+  const size_t full = n_trees / L * L;
+  // k ends on the leaf's slot in the complete layout (kInner + leaf).
+  if constexpr (std::is_same_v<Agg, BoostAgg>) {
+    if (!e.shallow_leaf.empty()) {
+      const double* leaf = e.shallow_leaf.data() - kInner;  // tree t's slot k at leaf[t * (kInner + 1) + k]
+      double sum = e.init[0];
+      const CompleteNodeT<T>* base = nodes;
+      for (size_t t0 = 0; t0 < full; t0 += L, base += L * kInner, leaf += L * (kInner + 1)) {
+        size_t k[L] = {};
+        WalkShallow<Rule, kDepth, L>(base, x, k);
+        for (size_t l = 0; l < L; ++l) sum += leaf[l * (kInner + 1) + k[l]];
+      }
+      for (size_t t = full; t < n_trees; ++t, base += kInner, leaf += kInner + 1) {
+        size_t k[1] = {};
+        WalkShallow<Rule, kDepth, 1>(base, x, k);
+        sum += leaf[k[0]];
+      }
+      acc[0] = sum;
+      return;
+    }
+  }
+  Agg::Start(e, acc);
+  const uint32_t* leaves = e.complete_leaves.data() - kInner;
+  for (size_t t0 = 0; t0 < full; t0 += L) {
+    size_t k[L] = {};
+    WalkShallow<Rule, kDepth, L>(nodes + t0 * kInner, x, k);
+    for (size_t l = 0; l < L; ++l) Agg::Add(e, t0 + l, leaves[(t0 + l) * (kInner + 1) + k[l]], acc);
+  }
+  for (size_t t = full; t < n_trees; ++t) {
+    size_t k[1] = {};
+    WalkShallow<Rule, kDepth, 1>(nodes + t * kInner, x, k);
+    Agg::Add(e, t, leaves[t * (kInner + 1) + k[0]], acc);
+  }
+  Agg::Finish(e, acc);
+}
+
+// One row through the complete layout: the shallow walk for depths 1 .. kShallowMaxDepth.
+template <class Rule, class Agg>
+void ScoreRowCompleteAny(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+  switch (e.complete_depth) {
+    case 1: return ScoreRowShallow<Rule, Agg, 1>(e, x, acc);
+    case 2: return ScoreRowShallow<Rule, Agg, 2>(e, x, acc);
+    case 3: return ScoreRowShallow<Rule, Agg, 3>(e, x, acc);
+    default: return ScoreRowComplete<Rule, Agg>(e, x, acc);
+  }
+}
+static_assert(kShallowMaxDepth == 3, "ScoreRowCompleteAny has a case per shallow depth");
+
+// Boost with one raw score, shallow complete trees: tree t's leaf values by slot (2^D per tree).
+template <class T>
+void BuildShallow(TreeEnsemble& e) {
+  e.shallow_leaf.clear();
+  const uint32_t depth = e.complete_depth;
+  if (depth == 0 || depth > kShallowMaxDepth || !e.boost || e.n_targets != 1) return;
+  const size_t nl = size_t{1} << depth;
+  e.shallow_leaf.resize(e.roots.size() * nl);
+  for (size_t i = 0; i < e.shallow_leaf.size(); ++i) e.shallow_leaf[i] = e.leaf_values[e.complete_leaves[i]];
 }
 
 // Fills the complete layout of the subtree at node i (of `nodes`) into slot k at level d.
@@ -440,7 +542,7 @@ struct CompleteWalk {
     ScoreBlockComplete<Rule, Agg>(e, x, stride, acc);
   }
   static void Row(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
-    ScoreRowComplete<Rule, Agg>(e, x, acc);
+    ScoreRowCompleteAny<Rule, Agg>(e, x, acc);
   }
 };
 
@@ -538,53 +640,75 @@ KILN_AVX2_BEGIN
 #define KILN_VEC_INLINE inline __attribute__((always_inline))
 
 // Node k's test for the 8 rows of a transposed block: all-ones in the lanes that go left (the
-// rule's ordered compare, false for NaN, then NaN by the node's flag).
+// rule's ordered compare, false for NaN, then NaN by the node's flag). `off` is the node's
+// feature as a byte offset into xt (feature * 32), `thr` its threshold broadcast.
 template <class Rule>
-KILN_VEC_INLINE __m256 VecNodeLeft(const float* xt, const float* thr, const int32_t* feature, const int32_t* nan_left,
-                                   uint32_t k) {
-  constexpr int kPred = Rule::kLessThan ? _CMP_LT_OQ : _CMP_LE_OQ;
-  const __m256 x = _mm256_load_ps(xt + size_t{8} * static_cast<uint32_t>(feature[k]));
-  __m256 left = _mm256_cmp_ps(x, _mm256_broadcast_ss(thr + k), kPred);
+KILN_VEC_INLINE __m256 VecNodeLeft(const char* xt, int32_t off, __m256 thr, int32_t nan_left) {
+  const float* col = reinterpret_cast<const float*>(xt + off);
   if constexpr (Rule::kHasMissing) {
-    const __m256 nl = _mm256_castsi256_ps(_mm256_set1_epi32(nan_left[k]));
-    left = _mm256_or_ps(left, _mm256_and_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), nl));
+    constexpr int kPred = Rule::kLessThan ? _CMP_LT_OQ : _CMP_LE_OQ;
+    const __m256 x = _mm256_load_ps(col);
+    const __m256 left = _mm256_cmp_ps(x, thr, kPred);
+    const __m256 nl = _mm256_castsi256_ps(_mm256_set1_epi32(nan_left));
+    return _mm256_or_ps(left, _mm256_and_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), nl));
+  } else {
+    // thr >= x is x <= thr (thr > x is x < thr), false for NaN: with x second the compare reads
+    // the column straight from memory.
+    constexpr int kSwapped = Rule::kLessThan ? _CMP_GT_OQ : _CMP_GE_OQ;
+    return _mm256_cmp_ps(thr, _mm256_load_ps(col), kSwapped);
   }
-  return left;
 }
 
-// The child of node idx: 2 idx + 1 on the left (left = all ones = -1), 2 idx + 2 on the right.
-KILN_VEC_INLINE __m256i VecChild(__m256i idx, __m256 left) {
-  return _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(idx, idx), _mm256_set1_epi32(2)), _mm256_castps_si256(left));
+// The 8 rows x 8 features of `x` from feature f0 (rows `stride` floats apart), transposed into
+// xt[(f0 + j) * 8 + row]; only the first `n` (<= 8) features are read (a masked load past them).
+KILN_VEC_INLINE void TransposeTile(const float* x, size_t stride, size_t f0, size_t n, float* xt) {
+  __m256 r[8];
+  if (n == 8) {
+    for (size_t i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(x + i * stride + f0);
+  } else {
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (size_t i = 0; i < 8; ++i) r[i] = _mm256_maskload_ps(x + i * stride + f0, mask);
+  }
+  __m256 t[8], u[8];
+  for (size_t i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (size_t i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (size_t j = 0; j < 4; ++j) {
+    _mm256_store_ps(xt + (f0 + j) * 8, _mm256_permute2f128_ps(u[j], u[j + 4], 0x20));
+    _mm256_store_ps(xt + (f0 + j + 4) * 8, _mm256_permute2f128_ps(u[j], u[j + 4], 0x31));
+  }
 }
 
-template <class Rule, class Agg>
+template <class Rule, class Agg, uint32_t kDepth>
 struct CompleteWalkAvx2 {
   static_assert(std::is_same_v<typename Rule::Value, float>, "the AVX2 walk compares in float32");
   static_assert(kTreeBlockRows == 8, "one 256-bit vector holds a block's 8 rows");
+  static_assert(kDepth >= 1 && kDepth <= kVecMaxDepth, "the AVX2 walk is written for depths 1 to 3");
 
-  // The leaf slots (0 .. 2^D - 1) of tree t for the 8 rows of the transposed block xt.
-  static KILN_VEC_INLINE __m256i Slots(const TreeEnsemble& e, const float* xt, size_t t) {
-    const uint32_t depth = e.complete_depth;
-    const size_t vs = e.vec_stride;
-    const float* thr = e.vec_thr.data() + t * vs;
-    const int32_t* feature = e.vec_feature.data() + t * vs;
-    const int32_t* nan_left = e.vec_nan_left.data() + t * vs;
+  // -P for the 8 rows of the transposed block xt, P a row's path as left turns in binary
+  // (4 left0 + 2 left1 + left2 at depth 3): the masks are -1 where a row goes left, so the sums
+  // of masks below are -P. The row's leaf slot is 2^D - 1 - P.
+  static KILN_VEC_INLINE __m256i NegPath(const char* xt, const float* thr, const int32_t* off, const int32_t* nan_left) {
+    const auto node = [&](uint32_t k) {
+      return VecNodeLeft<Rule>(xt, off[k], _mm256_broadcast_ss(thr + k), Rule::kHasMissing ? nan_left[k] : 0);
+    };
+    const __m256 l0 = node(0);
+    const __m256i m0 = _mm256_castps_si256(l0);
+    if constexpr (kDepth == 1) return m0;
+    const __m256 n1 = node(1), n2 = node(2);
     // blendv takes its second operand where the mask is set: the left child's result.
-    const __m256 l0 = VecNodeLeft<Rule>(xt, thr, feature, nan_left, 0);
-    __m256i idx = VecChild(_mm256_setzero_si256(), l0);
-    if (depth >= 2) {
-      const __m256 n1 = VecNodeLeft<Rule>(xt, thr, feature, nan_left, 1);
-      const __m256 n2 = VecNodeLeft<Rule>(xt, thr, feature, nan_left, 2);
-      idx = VecChild(idx, _mm256_blendv_ps(n2, n1, l0));
-      if (depth >= 3) {
-        const __m256 a = _mm256_blendv_ps(VecNodeLeft<Rule>(xt, thr, feature, nan_left, 4),
-                                          VecNodeLeft<Rule>(xt, thr, feature, nan_left, 3), n1);
-        const __m256 b = _mm256_blendv_ps(VecNodeLeft<Rule>(xt, thr, feature, nan_left, 6),
-                                          VecNodeLeft<Rule>(xt, thr, feature, nan_left, 5), n2);
-        idx = VecChild(idx, _mm256_blendv_ps(b, a, l0));
-      }
-    }
-    return _mm256_sub_epi32(idx, _mm256_set1_epi32(static_cast<int>((uint32_t{1} << depth) - 1)));
+    const __m256i p1 = _mm256_add_epi32(_mm256_add_epi32(m0, m0), _mm256_castps_si256(_mm256_blendv_ps(n2, n1, l0)));
+    if constexpr (kDepth == 2) return p1;
+    const __m256 a = _mm256_blendv_ps(node(4), node(3), n1);
+    const __m256 b = _mm256_blendv_ps(node(6), node(5), n2);
+    return _mm256_add_epi32(_mm256_add_epi32(p1, p1), _mm256_castps_si256(_mm256_blendv_ps(b, a, l0)));
   }
 
   static void Tile(const TreeEnsemble& e, const float* x, size_t stride, size_t blocks, double* acc) {
@@ -593,26 +717,29 @@ struct CompleteWalkAvx2 {
 
   static void Block(const TreeEnsemble& e, const float* x, size_t stride, double* acc) {
     constexpr size_t B = kTreeBlockRows;
+    constexpr size_t kStride = 8;  // BuildVec's vec_stride
     const size_t nt = e.n_targets;
     const size_t nf = e.n_features;
     alignas(32) float xt[kVecMaxFeatures * B];
-    for (size_t r = 0; r < B; ++r) {
-      const float* xr = x + r * stride;
-      for (size_t f = 0; f < nf; ++f) xt[f * B + r] = xr[f];
-    }
+    for (size_t f0 = 0; f0 < nf; f0 += 8) TransposeTile(x, stride, f0, nf - f0 < 8 ? nf - f0 : 8, xt);
+    const char* xb = reinterpret_cast<const char*>(xt);
     const size_t n_trees = e.roots.size();
+    const float* thr = e.vec_thr.data();
+    const int32_t* off = e.vec_offset.data();
+    const int32_t* nan_left = e.vec_nan_left.data();
     if constexpr (std::is_same_v<Agg, BoostAgg>) {
       if (!e.vec_leaf.empty()) {
         // One raw score: the 8 rows' sums stay in two vectors, init + v_1 + ... + v_T as BoostAgg
-        // adds them. A tree's (at most 8) leaf values are split into low and high dwords
-        // (BuildVec), each picked per row with one permute; unpacking them gives rows 0, 1, 4, 5
-        // in sum_a and 2, 3, 6, 7 in sum_b.
+        // adds them. A tree's (at most 8) leaf values are split into low and high dwords, each
+        // picked per row with one permute indexed by -P (vpermd reads its low 3 bits; BuildVec
+        // stores leaf slot s at position (s + 9 - 2^D) & 7, which is -P mod 8); unpacking them
+        // gives rows 0, 1, 4, 5 in sum_a and 2, 3, 6, 7 in sum_b.
         __m256d sum_a = _mm256_set1_pd(e.init[0]), sum_b = sum_a;
-        for (size_t t = 0; t < n_trees; ++t) {
-          const __m256i slot = Slots(e, xt, t);
-          const __m256i* split = reinterpret_cast<const __m256i*>(e.vec_leaf.data() + t * 8);
-          const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split), slot);
-          const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split + 1), slot);
+        const __m256i* split = reinterpret_cast<const __m256i*>(e.vec_leaf.data());
+        for (size_t t = 0; t < n_trees; ++t, thr += kStride, off += kStride, nan_left += kStride, split += 2) {
+          const __m256i path = NegPath(xb, thr, off, nan_left);
+          const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split), path);
+          const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(split + 1), path);
           sum_a = _mm256_add_pd(sum_a, _mm256_castsi256_pd(_mm256_unpacklo_epi32(lo, hi)));
           sum_b = _mm256_add_pd(sum_b, _mm256_castsi256_pd(_mm256_unpackhi_epi32(lo, hi)));
         }
@@ -625,18 +752,40 @@ struct CompleteWalkAvx2 {
       }
     }
     for (size_t r = 0; r < B; ++r) Agg::Start(e, acc + r * nt);
-    const uint32_t inner = (uint32_t{1} << e.complete_depth) - 1;
+    constexpr uint32_t kInner = (uint32_t{1} << kDepth) - 1;
     alignas(32) uint32_t at[B];
-    for (size_t t = 0; t < n_trees; ++t) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(at), Slots(e, xt, t));
-      const uint32_t* leaves = e.complete_leaves.data() + t * (inner + 1);
+    for (size_t t = 0; t < n_trees; ++t, thr += kStride, off += kStride, nan_left += kStride) {
+      const __m256i slot = _mm256_add_epi32(NegPath(xb, thr, off, nan_left), _mm256_set1_epi32(kInner));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(at), slot);
+      const uint32_t* leaves = e.complete_leaves.data() + t * (kInner + 1);
       for (size_t r = 0; r < B; ++r) Agg::Add(e, t, leaves[at[r]], acc + r * nt);
     }
     for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
   }
 
-  static void Row(const TreeEnsemble& e, const float* x, double* acc) { ScoreRowComplete<Rule, Agg>(e, x, acc); }
+  static void Row(const TreeEnsemble& e, const float* x, double* acc) { ScoreRowShallow<Rule, Agg, kDepth>(e, x, acc); }
 };
+
+// The walk of one depth as ScoreRows' Walker.
+template <uint32_t kDepth>
+struct Avx2Depth {
+  template <class Rule, class Agg>
+  using Walk = CompleteWalkAvx2<Rule, Agg, kDepth>;
+};
+template <class Rule, uint32_t kDepth>
+TreeBlockFn PickAvx2Depth(const TreeEnsemble& e) {
+  return e.boost ? &ScoreRows<Rule, BoostAgg, Avx2Depth<kDepth>::template Walk>
+                 : &ScoreRows<Rule, AverageAgg, Avx2Depth<kDepth>::template Walk>;
+}
+template <class Rule>
+TreeBlockFn PickAvx2(const TreeEnsemble& e) {
+  static_assert(kVecMaxDepth == 3, "PickAvx2 has a case per depth");
+  switch (e.complete_depth) {
+    case 1: return PickAvx2Depth<Rule, 1>(e);
+    case 2: return PickAvx2Depth<Rule, 2>(e);
+    default: return PickAvx2Depth<Rule, 3>(e);
+  }
+}
 
 #undef KILN_VEC_INLINE
 KILN_AVX2_END
@@ -647,7 +796,7 @@ void BuildVec(TreeEnsemble& e, TreeIsa isa) {
   e.isa = TreeIsa::kScalar;
   e.vec_stride = 0;
   e.vec_thr.clear();
-  e.vec_feature.clear();
+  e.vec_offset.clear();
   e.vec_nan_left.clear();
   e.vec_leaf.clear();
   if (isa != TreeIsa::kAvx2 || e.float64 || e.complete_depth == 0 || e.complete_depth > kVecMaxDepth ||
@@ -658,29 +807,31 @@ void BuildVec(TreeEnsemble& e, TreeIsa isa) {
   const size_t vs = 8;  // >= 2^kVecMaxDepth - 1
   const size_t n_trees = e.roots.size();
   e.vec_thr.assign(n_trees * vs, std::numeric_limits<float>::infinity());
-  e.vec_feature.assign(n_trees * vs, 0);
+  e.vec_offset.assign(n_trees * vs, 0);
   e.vec_nan_left.assign(n_trees * vs, 0);
   for (size_t t = 0; t < n_trees; ++t) {
     for (size_t k = 0; k < inner; ++k) {
       const CompleteNodeT<float>& n = e.complete_nodes[t * inner + k];
       e.vec_thr[t * vs + k] = n.thr;
-      e.vec_feature[t * vs + k] = static_cast<int32_t>(n.fm & ~kCompleteMissingLeft);
+      e.vec_offset[t * vs + k] = static_cast<int32_t>((n.fm & ~kCompleteMissingLeft) * kTreeBlockRows * sizeof(float));
       e.vec_nan_left[t * vs + k] = (n.fm & kCompleteMissingLeft) ? -1 : 0;
     }
   }
   if (e.boost && e.n_targets == 1) {
-    // Per tree 8 doubles' worth: the low dwords of leaf values 0..7, then their high dwords
-    // (leaves past 2^D - 1 repeat the last; never picked).
+    // Per tree 8 doubles' worth: the low dwords of the leaf values, then their high dwords, leaf
+    // slot s at position (s + 9 - 2^D) & 7 (CompleteWalkAvx2::NegPath); positions past the 2^D
+    // leaves repeat the last leaf (never picked).
     const size_t nl = inner + 1;
     e.vec_leaf.assign(n_trees * 8, 0.0);
     for (size_t t = 0; t < n_trees; ++t) {
       char* out = reinterpret_cast<char*>(e.vec_leaf.data() + t * 8);
-      for (size_t j = 0; j < 8; ++j) {
-        const double v = e.leaf_values[e.complete_leaves[t * nl + (j < nl ? j : nl - 1)]];
+      for (size_t p = 0; p < 8; ++p) {
+        const size_t s = (p + nl - 1) & 7;
+        const double v = e.leaf_values[e.complete_leaves[t * nl + (s < nl ? s : nl - 1)]];
         uint32_t w[2];
         std::memcpy(w, &v, sizeof v);
-        std::memcpy(out + 4 * j, &w[0], 4);
-        std::memcpy(out + 32 + 4 * j, &w[1], 4);
+        std::memcpy(out + 4 * p, &w[0], 4);
+        std::memcpy(out + 32 + 4 * p, &w[1], 4);
       }
     }
   }
@@ -709,7 +860,7 @@ TreeBlockFn PickKernel(const TreeEnsemble& e) {
 #if KILN_HAVE_AVX2_REGION
       if constexpr (std::is_same_v<T, float>) {
         if (e.isa == TreeIsa::kAvx2) {
-          return e.boost ? &ScoreRows<R, BoostAgg, CompleteWalkAvx2> : &ScoreRows<R, AverageAgg, CompleteWalkAvx2>;
+          return PickAvx2<R>(e);
         }
       }
 #endif
@@ -770,6 +921,7 @@ void Finish(TreeEnsemble& e) {
     std::vector<NodeD>().swap(e.nodes_d);
     e.depths = TreeDepths<float>(e);
     BuildComplete<float>(e, e.complete_nodes);
+    BuildShallow<float>(e);
     BuildVec(e, LoadTreeIsa());
     BuildQs(e, LoadTreeIsa());
     PickKernels<float>(e);
@@ -777,6 +929,7 @@ void Finish(TreeEnsemble& e) {
   } else {
     e.depths = TreeDepths<double>(e);
     BuildComplete<double>(e, e.complete_nodes_d);
+    BuildShallow<double>(e);
     BuildVec(e, TreeIsa::kScalar);
     BuildQs(e, TreeIsa::kScalar);
     PickKernels<double>(e);

@@ -113,13 +113,17 @@ struct TreeEnsemble {
   std::vector<CompleteNodeT<float>> complete_nodes;    // float32 kinds
   std::vector<CompleteNodeT<double>> complete_nodes_d;  // float64 kinds
   std::vector<uint32_t> complete_leaves;                // leaf_values offsets
+  // Boost with one raw score and complete_depth <= 3 (trees.cc kShallowMaxDepth): tree t's leaf
+  // values by slot, 2^D per tree, for the single-row walk (ScoreRowShallow).
+  std::vector<double> shallow_leaf;
   // The complete layout again as arrays for vector loads, when the AVX2 walk applies (isa is
   // kAvx2: float32 kinds, depth <= 3): tree t's node k at t * vec_stride + k (vec_stride 8, the
-  // last slot unused); vec_nan_left is ~0 when NaN goes left.
+  // last slot unused); vec_offset is the node's feature as a byte offset into the walk's
+  // transposed block (feature * 8 rows * 4 bytes); vec_nan_left is ~0 when NaN goes left.
   TreeIsa isa = TreeIsa::kScalar;
   uint32_t vec_stride = 0;
   std::vector<float> vec_thr;
-  std::vector<int32_t> vec_feature;
+  std::vector<int32_t> vec_offset;
   std::vector<int32_t> vec_nan_left;
   // Boost with one raw score: per tree its 8 leaf values, split in dwords (trees.cc BuildVec).
   std::vector<double> vec_leaf;
