@@ -159,7 +159,7 @@ void CheckRows(const TreeEnsemble& walk, const TreeEnsemble& qs, std::mt19937_64
   std::vector<T> x(n * nf);
   for (T& v : x) v = RandomValue<T>(rng, thresholds, with_nan);
   std::vector<double> a(n * nt), b(n * nt);
-  for (size_t per_call : {size_t{1}, size_t{3}, B, QB, n}) {
+  for (size_t per_call : {size_t{1}, size_t{3}, B, QB / 2, QB, n}) {
     for (size_t r0 = 0; r0 < n; r0 += per_call) {
       const size_t m = n - r0 < per_call ? n - r0 : per_call;
       const T* xb = x.data() + r0 * nf;

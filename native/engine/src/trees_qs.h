@@ -20,8 +20,8 @@
 //
 // On AVX2 a block of kQsBlockRows rows without NaN routing takes the dense scan instead: the same
 // masks and exit leaves, but every inner node of a tree tested in turn with the tree's masks kept
-// in registers (the per-feature scan's early exit saves little for a block of 16 rows, and its
-// masks go through memory at every node).
+// in registers (the per-feature scan's early exit saves little for a block of kQsBlockRows rows,
+// and its masks go through memory at every node).
 #pragma once
 
 #include <cstddef>
@@ -49,25 +49,26 @@ void SetTreeAlgo(std::optional<TreeAlgo> algo);
 // kQsMaxLeaves = 64 leaves: a tree's leaf set is one 32-bit mask (trees of <= 32 leaves: RF100
 //   depth 8 has 15-32) or one 64-bit mask; an ensemble with a larger tree keeps the walk (the
 //   masks would span several words and the AND per node several instructions).
-// kQsBlockRows = 16 rows: a block's rows are two 8-lane vectors, so each node's threshold, offset
-//   and mask are loaded once per 16 rows. A block of 16 reaches ~97% of the nodes in the
-//   per-feature scan (RF100: ~1,990 of 2,048; 8 rows: ~1,890), so blocks without NaN routing
-//   take the dense scan (every node, tree by tree, masks in registers: DenseLeavesAvx2), which
-//   measured 464-472 ns per RF100 batch row against 547-550 for the per-feature scan of 16-row
-//   blocks and 645-649 for 8-row blocks; 32-row blocks cut the per-feature scan's instructions
-//   by only 2% more.
+// kQsBlockRows = 32 rows: a block's rows are four 8-lane vectors, so each node's threshold,
+//   offset and mask are loaded once per 32 rows. A block of 16 already reaches ~97% of the nodes
+//   in the per-feature scan (RF100: ~1,990 of 2,048; 8 rows: ~1,890), so blocks without NaN
+//   routing take the dense scan (every node, tree by tree, masks in registers: DenseLeavesAvx2).
+//   RF100 batch, ns per row: 8-row blocks (per-feature scan) 628-649; 16-row blocks 547-550
+//   (per-feature scan), 464-477 (dense); 32-row blocks (dense) 421-425.
 // kQsChunkTrees = 128 trees: the trees are scored in chunks of this many, each with its own
-//   per-feature lists, so a block's leaf masks (16 rows x 128 trees x 8 bytes = 16 KB at most)
-//   stay on the stack and in L1 whatever the ensemble's size.
-// kQsMinRows = 4 rows: a block's scan costs about as much for 1 row as for 16 (RF100: ~7.5 us),
-//   a row of the walk ~1.9 us; blocks of fewer rows (single rows, a batch's last rows) keep the walk.
+//   per-feature lists, so a block's leaf masks (32 rows x 128 trees x 4 or 8 bytes = 16 or 32 KB)
+//   stay on the stack and in L1 or L2 whatever the ensemble's size.
+// kQsMinRows = 7 rows: a block's scan costs about as much for 1 row as for a full block (RF100:
+//   ~13.5 us for 32 rows), a row of the walk ~1.9 us, so they break even at ~7 rows (estimated
+//   from those two figures, not timed block by block); blocks of fewer rows (single rows, a
+//   batch's last rows) keep the walk.
 // kQsMaxFeatures = 256 features: the AVX2 scans transpose a block feature-major on the stack
-//   (16 rows x 256 x 4 bytes = 16 KB); wider blocks gather each feature's values from the rows
+//   (32 rows x 256 x 4 bytes = 32 KB); wider blocks gather each feature's values from the rows
 //   (LeavesAvx2) and have no dense scan.
 inline constexpr uint32_t kQsMaxLeaves = 64;
 inline constexpr size_t kQsMaxFeatures = 256;
-inline constexpr size_t kQsBlockRows = 16;
-inline constexpr size_t kQsMinRows = 4;
+inline constexpr size_t kQsBlockRows = 32;
+inline constexpr size_t kQsMinRows = 7;
 inline constexpr size_t kQsChunkTrees = 128;
 
 // Writes, for rows 0 .. m-1 (m <= kQsBlockRows) of a prepared block and the trees of chunk c,
