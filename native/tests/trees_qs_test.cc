@@ -1,8 +1,8 @@
 // QuickScorer (trees_qs.cc) against the block walk, bit for bit: random ensembles whose trees
 // have 1 .. 64 leaves, both compare rules, float32 and float64 thresholds, NaN routing on and
 // off, boost and average with one or several targets, more trees than one chunk; rows with NaN,
-// +-0, +-inf and values on and one step either side of thresholds; full and partial blocks; the
-// AVX2 (V-QuickScorer) and scalar kernels.
+// +-0, +-inf and values on and one step either side of thresholds; full and partial blocks and
+// single rows; the AVX2 (V-QuickScorer's per-feature and dense scans) and scalar kernels.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,6 +31,7 @@ using kiln::internal::TreeEnsemble;
 using kiln::internal::TreeIsa;
 
 constexpr size_t B = kiln::internal::kTreeBlockRows;
+constexpr size_t QB = kiln::internal::kQsBlockRows;
 
 struct Shape {
   bool boost;
@@ -146,8 +147,10 @@ T RandomValue(std::mt19937_64& rng, const std::vector<double>& thresholds, bool 
 
 bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-// Scores n rows through both ensembles a block at a time (m = n's remainder last) with the
-// kernel the engine would pick for the block, and compares every score's bits.
+// Scores n rows through both ensembles in calls of `per_call` rows (the last call the rest) with
+// the kernel the engine would pick for the call, and compares every score's bits: calls of 1-3
+// rows take the walk (kQsMinRows), larger ones full and partial blocks of the scans (the dense
+// scan for blocks without NaN routing on AVX2).
 template <class T>
 void CheckRows(const TreeEnsemble& walk, const TreeEnsemble& qs, std::mt19937_64& rng,
                const std::vector<double>& thresholds, size_t n, bool with_nan) {
@@ -155,17 +158,19 @@ void CheckRows(const TreeEnsemble& walk, const TreeEnsemble& qs, std::mt19937_64
   const size_t nt = walk.n_targets;
   std::vector<T> x(n * nf);
   for (T& v : x) v = RandomValue<T>(rng, thresholds, with_nan);
-  std::vector<double> a(B * nt), b(B * nt);
-  for (size_t r0 = 0; r0 < n; r0 += B) {
-    const size_t m = n - r0 < B ? n - r0 : B;
-    const T* xb = x.data() + r0 * nf;
-    bool any_nan = false;
-    for (size_t i = 0; i < m * nf; ++i) any_nan |= std::isnan(xb[i]);
-    walk.score[any_nan](walk, xb, nf, m, a.data());
-    qs.score[any_nan](qs, xb, nf, m, b.data());
-    for (size_t i = 0; i < m * nt; ++i) {
-      ASSERT_TRUE(SameBits(a[i], b[i])) << "row " << r0 + i / nt << " target " << i % nt << ": walk " << a[i]
-                                        << " quickscorer " << b[i];
+  std::vector<double> a(n * nt), b(n * nt);
+  for (size_t per_call : {size_t{1}, size_t{3}, B, QB / 2, QB, n}) {
+    for (size_t r0 = 0; r0 < n; r0 += per_call) {
+      const size_t m = n - r0 < per_call ? n - r0 : per_call;
+      const T* xb = x.data() + r0 * nf;
+      bool any_nan = false;
+      for (size_t i = 0; i < m * nf; ++i) any_nan |= std::isnan(xb[i]);
+      walk.score[any_nan](walk, xb, nf, m, a.data());
+      qs.score[any_nan](qs, xb, nf, m, b.data());
+      for (size_t i = 0; i < m * nt; ++i) {
+        ASSERT_TRUE(SameBits(a[i], b[i])) << "row " << r0 + i / nt << " target " << i % nt << " (calls of "
+                                          << per_call << " rows): walk " << a[i] << " quickscorer " << b[i];
+      }
     }
   }
 }
@@ -209,7 +214,7 @@ TEST(TreeQuickScorer, MatchesWalkBitForBitOnRandomEnsembles) {
         ASSERT_EQ(qs.algo, TreeAlgo::kQuickScorer);
         ASSERT_EQ(qs.qs.mask_bits, s.max_leaves <= 32 ? 32u : 64u);
         for (bool with_nan : {false, true}) {
-          for (size_t n : {1u, 3u, 7u, 8u, 9u, 17u, 64u}) {
+          for (size_t n : {1u, 3u, 7u, 8u, 9u, 17u, 40u, 64u}) {
             SCOPED_TRACE("rows " + std::to_string(n) + (with_nan ? " with NaN" : ""));
             if (s.float64) {
               CheckRows<double>(walk, qs, rng, thresholds, n, with_nan);
@@ -223,11 +228,11 @@ TEST(TreeQuickScorer, MatchesWalkBitForBitOnRandomEnsembles) {
     }
   }
   EXPECT_EQ(skipped, BestTreeIsa() == TreeIsa::kAvx2 ? 3u : 0u);
-  EXPECT_EQ(checked, (10u * 3u * 2u - skipped) * 2u * 7u);
+  EXPECT_EQ(checked, (10u * 3u * 2u - skipped) * 2u * 8u);
 }
 
-// One row through every tree, values exactly on a threshold: the leaves' order and the
-// masks' bits at the 32- and 64-leaf limits (a comb: each leaf reached by one value).
+// Values exactly on a threshold, a block's lanes (and each as a single row): the leaves' order and
+// the masks' bits at the 32- and 64-leaf limits (a comb: each leaf reached by one value).
 TEST(TreeQuickScorer, CombReachesEveryLeaf) {
   for (uint32_t leaves : {32u, 64u}) {
     for (bool less : {false, true}) {
@@ -266,6 +271,10 @@ TEST(TreeQuickScorer, CombReachesEveryLeaf) {
           const double want[B] = {on, static_cast<double>(k), std::fmin(k + 1.0, top), on, 0, top, top, less ? 1.0 : 0.0};
           for (size_t r = 0; r < B; ++r) {
             EXPECT_EQ(acc[r], want[r]) << "leaves " << leaves << (less ? " lt" : " le") << " k " << k << " lane " << r;
+            // The same value as a single row (the walk).
+            double one = -1;
+            e.score[1](e, x + r, 1, 1, &one);
+            EXPECT_EQ(one, want[r]) << "leaves " << leaves << (less ? " lt" : " le") << " k " << k << " row " << r;
           }
         }
       }

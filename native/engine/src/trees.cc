@@ -559,15 +559,25 @@ void ScoreRows(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, d
   }
 }
 
-// QuickScorer (trees_qs.h): m <= kTreeBlockRows rows at once, a chunk of trees at a time; the exit
+// QuickScorer (trees_qs.h): m <= kQsBlockRows rows at once, a chunk of trees at a time; the exit
 // leaves are added in tree order by the walk's policies, so sums are bit-identical. kNT: n_targets
 // when 1 or 2 (else 0): the rows' sums then stay in a local array the compiler keeps in registers
 // (with n_targets read at run time the adds cost ~200 ns per RF100 row, a third of the scan).
+// A full block's rows are added 8 at a time (kTreeBlockRows), each group's sums in registers.
+template <class Agg, uint32_t kNT, size_t kRows>
+inline void AddQsLeaves(const TreeEnsemble& e, size_t t0, size_t n, const uint32_t* leaf, size_t m, double* sums) {
+  const size_t nt = kNT ? kNT : e.n_targets;
+  const size_t rows = kRows ? kRows : m;
+  // Rows inner: each row's sum is a chain of dependent adds, the rows' chains overlap.
+  for (size_t t = 0; t < n; ++t) {
+    for (size_t r = 0; r < rows; ++r) Agg::template Add<kNT>(e, t0 + t, leaf[t * kQsBlockRows + r], sums + r * nt);
+  }
+}
 template <class Rule, class Agg, uint32_t kNT>
 void ScoreBlockQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc) {
-  constexpr size_t B = kTreeBlockRows;
+  constexpr size_t B = kQsBlockRows;
   const size_t nan = Rule::kHasMissing ? 1 : 0;
-  // A single row costs the scan of a whole block (~8x a row of it); few rows keep the walk.
+  // A block's scan costs about as much for 1 row as for B (~32x a row of it at 32-row blocks); few rows keep the walk.
   if (m < kQsMinRows) return e.qs.walk[nan](e, x, stride, m, acc);
   const size_t nt = kNT ? kNT : e.n_targets;
   double local[B * (kNT ? kNT : 1)];
@@ -578,16 +588,12 @@ void ScoreBlockQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m,
   for (size_t t0 = 0; t0 < n_trees; t0 += kQsChunkTrees) {
     e.qs.leaves_of[nan](e, t0 / kQsChunkTrees, x, stride, m, leaf);
     const size_t n = n_trees - t0 < kQsChunkTrees ? n_trees - t0 : kQsChunkTrees;
-    // Rows inner: each row's sum is a chain of dependent adds, the rows' chains overlap. A full
-    // block's loop has a constant count, so it unrolls and the sums stay in registers.
+    // A full block's loops have constant counts, so they unroll and the sums stay in registers.
     if (m == B) {
-      for (size_t t = 0; t < n; ++t) {
-        for (size_t r = 0; r < B; ++r) Agg::template Add<kNT>(e, t0 + t, leaf[t * B + r], sums + r * nt);
-      }
+      constexpr size_t G = kTreeBlockRows;
+      for (size_t g = 0; g < B; g += G) AddQsLeaves<Agg, kNT, G>(e, t0, n, leaf + g, G, sums + g * nt);
     } else {
-      for (size_t t = 0; t < n; ++t) {
-        for (size_t r = 0; r < m; ++r) Agg::template Add<kNT>(e, t0 + t, leaf[t * B + r], sums + r * nt);
-      }
+      AddQsLeaves<Agg, kNT, 0>(e, t0, n, leaf, m, sums);
     }
   }
   for (size_t r = 0; r < m; ++r) Agg::Finish(e, sums + r * nt);
@@ -598,8 +604,8 @@ template <class Rule, class Agg, uint32_t kNT>
 void ScoreRowsQs(const TreeEnsemble& e, const void* xv, size_t stride, size_t m, double* acc) {
   using T = typename Rule::Value;
   const T* x = static_cast<const T*>(xv);
-  for (size_t r0 = 0; r0 < m; r0 += kTreeBlockRows) {
-    const size_t b = m - r0 < kTreeBlockRows ? m - r0 : kTreeBlockRows;
+  for (size_t r0 = 0; r0 < m; r0 += kQsBlockRows) {
+    const size_t b = m - r0 < kQsBlockRows ? m - r0 : kQsBlockRows;
     ScoreBlockQs<Rule, Agg, kNT>(e, x + r0 * stride, stride, b, acc + r0 * e.n_targets);
   }
 }

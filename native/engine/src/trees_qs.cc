@@ -39,6 +39,12 @@ const M* MaskOf(const QsLayout& q) {
   }
 }
 
+// The masks of the tree at byte offset `at` (QsLayout::at) in a mask array.
+template <class M>
+inline M& MaskAt(M* v, uint32_t at) {
+  return *reinterpret_cast<M*>(reinterpret_cast<char*>(v) + at);
+}
+
 inline uint32_t LowestBit(uint32_t v) { return static_cast<uint32_t>(__builtin_ctz(v)); }
 inline uint32_t LowestBit(uint64_t v) { return static_cast<uint32_t>(__builtin_ctzll(v)); }
 
@@ -60,14 +66,14 @@ inline void ExitLeaves(const TreeEnsemble& e, size_t c, const M* v, size_t lanes
   const size_t n = std::min(kQsChunkTrees, e.roots.size() - t0);
   for (size_t t = 0; t < n; ++t) {
     const uint32_t* tl = q.leaves.data() + q.leaf_begin[t0 + t];
-    for (size_t r = 0; r < m; ++r) leaf[t * kTreeBlockRows + r] = tl[LowestBit(v[t * lanes + r])];
+    for (size_t r = 0; r < m; ++r) leaf[t * kQsBlockRows + r] = tl[LowestBit(v[t * lanes + r])];
   }
 }
 
 // Scalar QuickScorer, a row at a time.
 template <class T, class M, bool kLess, bool kMissing>
 void LeavesScalar(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, size_t m, uint32_t* leaf) {
-  constexpr size_t B = kTreeBlockRows;
+  constexpr size_t B = kQsBlockRows;
   const QsLayout& q = e.qs;
   const T* thr = ThrOf<T>(q);
   const M* mask = MaskOf<M>(q);
@@ -86,12 +92,12 @@ void LeavesScalar(const TreeEnsemble& e, size_t c, const void* xv, size_t stride
       if (kMissing && xf != xf) {
         // NaN goes right except at the nodes that send it left: not a prefix, so every node.
         for (uint32_t i = begin[f]; i < end; ++i) {
-          if (!nan_left[i]) v[at[i] + r] &= mask[i];
+          if (!nan_left[i]) MaskAt(v + r, at[i]) &= mask[i];
         }
         continue;
       }
       for (uint32_t i = begin[f]; i < end && !GoesLeft<T, kLess>(xf, thr[i]); ++i) {
-        v[at[i] + r] &= mask[i];
+        MaskAt(v + r, at[i]) &= mask[i];
       }
     }
   }
@@ -101,10 +107,11 @@ void LeavesScalar(const TreeEnsemble& e, size_t c, const void* xv, size_t stride
 #if KILN_HAVE_AVX2_REGION
 KILN_AVX2_BEGIN
 
-// V-QuickScorer (float32 kinds): the block's 8 rows are the lanes. The block is transposed
-// feature-major, a node's test for all 8 rows is one compare against the broadcast threshold,
-// and its mask is ANDed into the 8 rows' masks of its tree where the row goes right. A feature's
-// scan stops when no row goes right. Rows past m repeat row 0, so they add no nodes to the scan.
+// V-QuickScorer (float32 kinds): the block's kQsBlockRows rows are the lanes, in vectors of 8.
+// Each feature's values of the block are gathered into those vectors, a node's test for all the
+// rows is one compare per vector against the broadcast threshold, and its mask is ANDed into the
+// rows' masks of its tree where the row goes right. A feature's scan stops when no row does. Rows
+// past m repeat row 0, so they add no nodes to the scan.
 // Nodes per exit test in the vector scan (see LeavesAvx2): the test (movemask, compare, branch)
 // costs as much as a node; testing every 4th saves ~3 instructions a node and wastes at most 3
 // nodes per feature.
@@ -112,10 +119,11 @@ constexpr uint32_t kQsUnroll = 4;
 
 template <class M, bool kLess, bool kMissing>
 void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, size_t m, uint32_t* leaf) {
-  constexpr size_t B = kTreeBlockRows;
-  static_assert(B == 8, "one 256-bit vector holds a block's 8 float rows");
+  constexpr size_t R = kQsBlockRows;
+  constexpr size_t V = R / 8;  // vectors of 8 rows
+  static_assert(R % 8 == 0, "a 256-bit vector holds 8 float rows");
   constexpr int kPred = kLess ? _CMP_LT_OQ : _CMP_LE_OQ;  // ordered: NaN compares false, goes right
-  constexpr size_t kWords = sizeof(M) / sizeof(uint32_t);  // 256-bit vectors per tree's 8 masks
+  constexpr size_t kWords = sizeof(M) / sizeof(uint32_t);  // 256-bit vectors per 8 rows' masks
   const QsLayout& q = e.qs;
   const float* thr = q.thr.data();
   const M* mask = MaskOf<M>(q);
@@ -125,41 +133,74 @@ void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, 
   const size_t n = std::min(kQsChunkTrees, e.roots.size() - c * kQsChunkTrees);
   const uint32_t* begin = q.begin.data() + c * nf;
   const float* x = static_cast<const float*>(xv);
-  alignas(32) M v[kQsChunkTrees * B];
+  alignas(32) M v[kQsChunkTrees * R];
+  char* vb = reinterpret_cast<char*>(v);
   const __m256i ones = _mm256_set1_epi32(-1);
-  for (size_t i = 0; i < n * kWords; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(v) + i, ones);
-  const float* rows[B];
-  for (size_t r = 0; r < B; ++r) rows[r] = x + (r < m ? r : 0) * stride;
+  for (size_t i = 0; i < n * V * kWords; ++i) _mm256_store_si256(reinterpret_cast<__m256i*>(v) + i, ones);
+  // The block feature-major (xt[f * R + r]), once per chunk: a feature's R values are then V
+  // vector loads. Wider ensembles gather each feature's values from the rows.
+  const float* rows[R];
+  for (size_t r = 0; r < R; ++r) rows[r] = x + (r < m ? r : 0) * stride;
+  const bool transposed = nf <= kQsMaxFeatures;
+  alignas(32) float xt[kQsMaxFeatures * R];
+  if (transposed) {
+    for (size_t r = 0; r < R; ++r) {
+      for (size_t f = 0; f < nf; ++f) xt[f * R + r] = rows[r][f];
+    }
+  }
   // Node i: the lanes going left (all ones), and its mask ANDed into the other lanes' masks.
-  const auto left_at = [&](__m256 xf, uint32_t i) {
+  const auto left_at = [&](__m256 xf, size_t i) {
     return _mm256_castps_si256(_mm256_cmp_ps(xf, _mm256_broadcast_ss(thr + i), kPred));
   };
-  const auto apply = [&](uint32_t i, __m256i left) {
-    __m256i* vt = reinterpret_cast<__m256i*>(v + at[i]);
+  const auto apply = [&](size_t i, const __m256i* left) {
+    __m256i* vt = reinterpret_cast<__m256i*>(vb + at[i]);
     if constexpr (kWords == 1) {
-      const __m256i keep = _mm256_or_si256(left, _mm256_set1_epi32(static_cast<int32_t>(mask[i])));
-      _mm256_store_si256(vt, _mm256_and_si256(_mm256_load_si256(vt), keep));
+      const __m256i mk = _mm256_set1_epi32(static_cast<int32_t>(mask[i]));
+      for (size_t k = 0; k < V; ++k) {
+        _mm256_store_si256(vt + k, _mm256_and_si256(_mm256_load_si256(vt + k), _mm256_or_si256(left[k], mk)));
+      }
     } else {
       const __m256i mk = _mm256_set1_epi64x(static_cast<int64_t>(mask[i]));
-      const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(left));
-      const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(left, 1));
-      _mm256_store_si256(vt, _mm256_and_si256(_mm256_load_si256(vt), _mm256_or_si256(lo, mk)));
-      _mm256_store_si256(vt + 1, _mm256_and_si256(_mm256_load_si256(vt + 1), _mm256_or_si256(hi, mk)));
+      for (size_t k = 0; k < V; ++k) {
+        const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(left[k]));
+        const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(left[k], 1));
+        __m256i* w = vt + 2 * k;
+        _mm256_store_si256(w, _mm256_and_si256(_mm256_load_si256(w), _mm256_or_si256(lo, mk)));
+        _mm256_store_si256(w + 1, _mm256_and_si256(_mm256_load_si256(w + 1), _mm256_or_si256(hi, mk)));
+      }
     }
   };
-  const auto all_left = [](__m256i left) { return _mm256_movemask_ps(_mm256_castsi256_ps(left)) == 0xFF; };
+  const auto all_left = [](const __m256i* left) {
+    __m256i all = left[0];
+    for (size_t k = 1; k < V; ++k) all = _mm256_and_si256(all, left[k]);
+    return _mm256_movemask_ps(_mm256_castsi256_ps(all)) == 0xFF;
+  };
   for (size_t f = 0; f < nf; ++f) {
-    const __m256 xf = _mm256_setr_ps(rows[0][f], rows[1][f], rows[2][f], rows[3][f], rows[4][f], rows[5][f],
-                                     rows[6][f], rows[7][f]);
-    const uint32_t end = begin[f + 1];
-    uint32_t i = begin[f];
+    __m256 xf[V];
+    for (size_t k = 0; k < V; ++k) {
+      if (transposed) {
+        xf[k] = _mm256_load_ps(xt + f * R + 8 * k);
+      } else {
+        const float* const* rk = rows + 8 * k;
+        xf[k] = _mm256_setr_ps(rk[0][f], rk[1][f], rk[2][f], rk[3][f], rk[4][f], rk[5][f], rk[6][f], rk[7][f]);
+      }
+    }
+    const size_t end = begin[f + 1];
+    size_t i = begin[f];
+    __m256i left[V];
     if constexpr (kMissing) {
-      const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(xf, xf, _CMP_UNORD_Q));
-      if (!_mm256_testz_si256(nan, nan)) {
+      __m256i nan[V];
+      __m256i any = _mm256_setzero_si256();
+      for (size_t k = 0; k < V; ++k) {
+        nan[k] = _mm256_castps_si256(_mm256_cmp_ps(xf[k], xf[k], _CMP_UNORD_Q));
+        any = _mm256_or_si256(any, nan[k]);
+      }
+      if (!_mm256_testz_si256(any, any)) {
         // A NaN lane goes left where the node says so: not a prefix, so every node.
         for (; i < end; ++i) {
           const __m256i nl = _mm256_set1_epi32(-static_cast<int32_t>(nan_left[i]));
-          apply(i, _mm256_or_si256(left_at(xf, i), _mm256_and_si256(nan, nl)));
+          for (size_t k = 0; k < V; ++k) left[k] = _mm256_or_si256(left_at(xf[k], i), _mm256_and_si256(nan[k], nl));
+          apply(i, left);
         }
         continue;
       }
@@ -167,16 +208,15 @@ void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, 
     // Applying a node where every lane goes left changes nothing, so the exit is tested once per
     // kQsUnroll nodes (at the group's last, the highest threshold).
     for (; i + kQsUnroll <= end; i += kQsUnroll) {
-      __m256i left = _mm256_setzero_si256();
-      for (uint32_t k = 0; k < kQsUnroll; ++k) {
-        left = left_at(xf, i + k);
-        apply(i + k, left);
+      for (size_t u = 0; u < kQsUnroll; ++u) {
+        for (size_t k = 0; k < V; ++k) left[k] = left_at(xf[k], i + u);
+        apply(i + u, left);
       }
       if (all_left(left)) break;
     }
     if (i + kQsUnroll > end) {
       for (; i < end; ++i) {
-        const __m256i left = left_at(xf, i);
+        for (size_t k = 0; k < V; ++k) left[k] = left_at(xf[k], i);
         if (all_left(left)) break;
         apply(i, left);
       }
@@ -191,30 +231,115 @@ void LeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, 
       const __m256i bias = _mm256_set1_epi32(127);
       const __m256i exp_bits = _mm256_set1_epi32(0xFF);
       for (size_t t = 0; t < n; ++t) {
-        const __m256i vt = _mm256_load_si256(reinterpret_cast<const __m256i*>(v) + t);
-        const __m256i low = _mm256_and_si256(vt, _mm256_sub_epi32(_mm256_setzero_si256(), vt));
-        const __m256i bits = _mm256_castps_si256(_mm256_cvtepi32_ps(low));
-        const __m256i j = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), exp_bits), bias);
-        const __m256i off = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(q.leaf_first[t0 + t])),
-                                             _mm256_mullo_epi32(j, step));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf + t * B), off);
+        const __m256i first = _mm256_set1_epi32(static_cast<int32_t>(q.leaf_first[t0 + t]));
+        for (size_t k = 0; k < V; ++k) {
+          const __m256i vt = _mm256_load_si256(reinterpret_cast<const __m256i*>(v + t * R) + k);
+          const __m256i low = _mm256_and_si256(vt, _mm256_sub_epi32(_mm256_setzero_si256(), vt));
+          const __m256i bits = _mm256_castps_si256(_mm256_cvtepi32_ps(low));
+          const __m256i j = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), exp_bits), bias);
+          const __m256i off = _mm256_add_epi32(first, _mm256_mullo_epi32(j, step));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf + t * R) + k, off);
+        }
       }
       return;
     }
   }
-  ExitLeaves<M>(e, c, v, B, m, leaf);
+  ExitLeaves<M>(e, c, v, R, m, leaf);
+}
+
+// The dense scan (float32 kinds, blocks without NaN routing): tree by tree, every inner node's
+// test for the block's rows (a compare per 8 rows of the transposed block against the broadcast
+// threshold) ANDs its mask into the tree's masks held in registers, then the exit leaves. A
+// block of 16 rows or more reaches ~97% of a feature's list in the scan above anyway (RF100:
+// ~1,990 of 2,048 nodes), and there each node's masks are a load and a store in memory, where
+// here they never leave the registers.
+template <class M, bool kLess>
+void DenseLeavesAvx2(const TreeEnsemble& e, size_t c, const void* xv, size_t stride, size_t m, uint32_t* leaf) {
+  constexpr size_t R = kQsBlockRows;
+  constexpr size_t V = R / 8;
+  constexpr size_t kWords = sizeof(M) / sizeof(uint32_t);
+  // thr >= x is x <= thr, thr > x is x < thr; ordered: NaN goes right, as in the walk.
+  constexpr int kPred = kLess ? _CMP_GT_OQ : _CMP_GE_OQ;
+  const QsLayout& q = e.qs;
+  const size_t nf = e.n_features;
+  const size_t t0 = c * kQsChunkTrees;
+  const size_t n = std::min(kQsChunkTrees, e.roots.size() - t0);
+  const float* x = static_cast<const float*>(xv);
+  alignas(32) float xt[kQsMaxFeatures * R];
+  for (size_t r = 0; r < R; ++r) {
+    const float* xr = x + (r < m ? r : 0) * stride;
+    for (size_t f = 0; f < nf; ++f) xt[f * R + r] = xr[f];
+  }
+  const char* xb = reinterpret_cast<const char*>(xt);
+  const float* thr = q.dense_thr.data();
+  const uint32_t* off = q.dense_off.data();
+  const M* mask;
+  if constexpr (kWords == 1) {
+    mask = q.dense_mask32.data();
+  } else {
+    mask = q.dense_mask64.data();
+  }
+  alignas(32) M v[V * 8];
+  for (size_t t = 0; t < n; ++t) {
+    __m256i acc[V * kWords];
+    for (size_t k = 0; k < V * kWords; ++k) acc[k] = _mm256_set1_epi32(-1);
+    const size_t end = q.dense_begin[t0 + t + 1];
+    for (size_t i = q.dense_begin[t0 + t]; i < end; ++i) {
+      const __m256 tb = _mm256_broadcast_ss(thr + i);
+      const float* xf = reinterpret_cast<const float*>(xb + off[i]);
+      if constexpr (kWords == 1) {
+        const __m256i mk = _mm256_set1_epi32(static_cast<int32_t>(mask[i]));
+        for (size_t k = 0; k < V; ++k) {
+          const __m256i left = _mm256_castps_si256(_mm256_cmp_ps(tb, _mm256_load_ps(xf + 8 * k), kPred));
+          acc[k] = _mm256_and_si256(acc[k], _mm256_or_si256(left, mk));
+        }
+      } else {
+        const __m256i mk = _mm256_set1_epi64x(static_cast<int64_t>(mask[i]));
+        for (size_t k = 0; k < V; ++k) {
+          const __m256i left = _mm256_castps_si256(_mm256_cmp_ps(tb, _mm256_load_ps(xf + 8 * k), kPred));
+          const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(left));
+          const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(left, 1));
+          acc[2 * k] = _mm256_and_si256(acc[2 * k], _mm256_or_si256(lo, mk));
+          acc[2 * k + 1] = _mm256_and_si256(acc[2 * k + 1], _mm256_or_si256(hi, mk));
+        }
+      }
+    }
+    if constexpr (kWords == 1) {
+      if (q.leaf_step != 0) {
+        // The lowest set bit's index (as in LeavesAvx2).
+        const __m256i first = _mm256_set1_epi32(static_cast<int32_t>(q.leaf_first[t0 + t]));
+        const __m256i step = _mm256_set1_epi32(static_cast<int32_t>(q.leaf_step));
+        for (size_t k = 0; k < V; ++k) {
+          const __m256i low = _mm256_and_si256(acc[k], _mm256_sub_epi32(_mm256_setzero_si256(), acc[k]));
+          const __m256i bits = _mm256_castps_si256(_mm256_cvtepi32_ps(low));
+          const __m256i j = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xFF)),
+                                             _mm256_set1_epi32(127));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaf + t * R) + k,
+                              _mm256_add_epi32(first, _mm256_mullo_epi32(j, step)));
+        }
+        continue;
+      }
+    }
+    for (size_t k = 0; k < V * kWords; ++k) _mm256_store_si256(reinterpret_cast<__m256i*>(v) + k, acc[k]);
+    const uint32_t* tl = q.leaves.data() + q.leaf_begin[t0 + t];
+    for (size_t r = 0; r < m; ++r) leaf[t * R + r] = tl[LowestBit(v[r])];
+  }
 }
 
 KILN_AVX2_END
 #endif  // KILN_HAVE_AVX2_REGION
 
 template <class T, class M, bool kLess, bool kMissing>
-QsLeavesFn PickLeaves(bool avx2) {
+QsLeavesFn PickLeaves(bool avx2, bool dense) {
 #if KILN_HAVE_AVX2_REGION
   if constexpr (std::is_same_v<T, float>) {
+    if constexpr (!kMissing) {
+      if (avx2 && dense) return &DenseLeavesAvx2<M, kLess>;
+    }
     if (avx2) return &LeavesAvx2<M, kLess, kMissing>;
   }
 #endif
+  (void)dense;
   (void)avx2;
   return &LeavesScalar<T, M, kLess, kMissing>;
 }
@@ -223,16 +348,18 @@ void PickLeaves(TreeEnsemble& e, bool avx2) {
   for (int nan = 0; nan < 2; ++nan) {
     const bool missing = nan == 1 && e.has_missing;
     QsLeavesFn& fn = e.qs.leaves_of[nan];
+    const bool dense = !e.qs.dense_begin.empty();
     if (e.less) {
-      fn = missing ? PickLeaves<T, M, true, true>(avx2) : PickLeaves<T, M, true, false>(avx2);
+      fn = missing ? PickLeaves<T, M, true, true>(avx2, dense) : PickLeaves<T, M, true, false>(avx2, dense);
     } else {
-      fn = missing ? PickLeaves<T, M, false, true>(avx2) : PickLeaves<T, M, false, false>(avx2);
+      fn = missing ? PickLeaves<T, M, false, true>(avx2, dense) : PickLeaves<T, M, false, false>(avx2, dense);
     }
   }
 }
 
 struct Entry {
   double thr;  // the walk's threshold (float32 kinds: its float, widened exactly)
+  uint32_t tree;
   uint32_t chunk_feature;
   uint32_t at;
   bool nan_left;
@@ -265,15 +392,15 @@ void LayOutTree(const TreeEnsemble& e, const NodeT<T>* nodes, size_t n_nodes, si
     const uint32_t lo = leaves_before[i + 1 - first], hi = leaves_before[n.right - first];
     const uint64_t below_hi = hi >= 64 ? ~uint64_t{0} : (uint64_t{1} << hi) - 1;
     const uint64_t below_lo = (uint64_t{1} << lo) - 1;  // lo < hi <= 64
-    entries.push_back({static_cast<double>(n.thr),
+    entries.push_back({static_cast<double>(n.thr), static_cast<uint32_t>(t),
                        chunk * e.n_features + static_cast<uint32_t>(n.feature),
-                       static_cast<uint32_t>(t % kQsChunkTrees * kTreeBlockRows),
+                       static_cast<uint32_t>(t % kQsChunkTrees * kQsBlockRows * (q.mask_bits / 8)),
                        (n.aux & kNodeMissingLeft) != 0, ~(below_hi & ~below_lo)});
   }
 }
 
 template <class T>
-void Build(TreeEnsemble& e, uint32_t mask_bits) {
+void Build(TreeEnsemble& e, uint32_t mask_bits, bool avx2) {
   QsLayout& q = e.qs;
   q.mask_bits = mask_bits;
   const NodeT<T>* nodes;
@@ -295,6 +422,24 @@ void Build(TreeEnsemble& e, uint32_t mask_bits) {
     q.leaf_first.push_back(tl[0]);
     for (size_t j = 0; j < n; ++j) {
       if (tl[j] != tl[0] + j * step) q.leaf_step = 0;
+    }
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (avx2 && e.n_features <= kQsMaxFeatures) {
+      // The dense scan's nodes: entries are still in tree order.
+      q.dense_begin.assign(e.roots.size() + 1, 0u);
+      for (const Entry& en : entries) {
+        const uint32_t f = en.chunk_feature % e.n_features;
+        ++q.dense_begin[en.tree + 1];
+        q.dense_thr.push_back(static_cast<float>(en.thr));
+        q.dense_off.push_back(static_cast<uint32_t>(f * kQsBlockRows * sizeof(float)));
+        if (mask_bits == 32) {
+          q.dense_mask32.push_back(static_cast<uint32_t>(en.mask));
+        } else {
+          q.dense_mask64.push_back(en.mask);
+        }
+      }
+      for (size_t t = 0; t < e.roots.size(); ++t) q.dense_begin[t + 1] += q.dense_begin[t];
     }
   }
   // Ties in a feature's threshold may go in any order: a value goes the same way at both.
@@ -368,10 +513,10 @@ void BuildQs(TreeEnsemble& e, TreeIsa isa) {
   const bool avx2 = isa == TreeIsa::kAvx2;
   const uint32_t bits = leaves <= 32 ? 32 : 64;
   if (e.float64) {
-    Build<double>(e, bits);
+    Build<double>(e, bits, avx2);
     bits == 32 ? PickLeaves<double, uint32_t>(e, avx2) : PickLeaves<double, uint64_t>(e, avx2);
   } else {
-    Build<float>(e, bits);
+    Build<float>(e, bits, avx2);
     bits == 32 ? PickLeaves<float, uint32_t>(e, avx2) : PickLeaves<float, uint64_t>(e, avx2);
   }
   e.algo = TreeAlgo::kQuickScorer;

@@ -17,6 +17,11 @@
 // Categorical splits and LightGBM's zero band are not handled: such ensembles keep the walk.
 // The leaves found are added in tree order by the walk's aggregation policies (trees.cc), so
 // scores are bit-identical.
+//
+// On AVX2 a block of kQsBlockRows rows without NaN routing takes the dense scan instead: the same
+// masks and exit leaves, but every inner node of a tree tested in turn with the tree's masks kept
+// in registers (the per-feature scan's early exit saves little for a block of kQsBlockRows rows,
+// and its masks go through memory at every node).
 #pragma once
 
 #include <cstddef>
@@ -44,17 +49,30 @@ void SetTreeAlgo(std::optional<TreeAlgo> algo);
 // kQsMaxLeaves = 64 leaves: a tree's leaf set is one 32-bit mask (trees of <= 32 leaves: RF100
 //   depth 8 has 15-32) or one 64-bit mask; an ensemble with a larger tree keeps the walk (the
 //   masks would span several words and the AND per node several instructions).
-// kQsChunkTrees = 256 trees: the trees are scored in chunks of this many, each with its own
-//   per-feature lists, so a block's leaf masks (8 rows x 256 trees x 8 bytes = 16 KB at most)
-//   stay on the stack and in L1 whatever the ensemble's size.
-// kQsMinRows = 3 rows: a block's scan costs about the same for 1 row as for 8 (RF100: ~5 us), a
-//   row of the walk ~1.9 us; blocks of fewer rows (single rows, a batch's last rows) keep the walk.
+// kQsBlockRows = 32 rows: a block's rows are four 8-lane vectors, so each node's threshold,
+//   offset and mask are loaded once per 32 rows. A block of 16 already reaches ~97% of the nodes
+//   in the per-feature scan (RF100: ~1,990 of 2,048; 8 rows: ~1,890), so blocks without NaN
+//   routing take the dense scan (every node, tree by tree, masks in registers: DenseLeavesAvx2).
+//   RF100 batch, ns per row: 8-row blocks (per-feature scan) 628-649; 16-row blocks 547-550
+//   (per-feature scan), 464-477 (dense); 32-row blocks (dense) 421-425.
+// kQsChunkTrees = 128 trees: the trees are scored in chunks of this many, each with its own
+//   per-feature lists, so a block's leaf masks (32 rows x 128 trees x 4 or 8 bytes = 16 or 32 KB)
+//   stay on the stack and in L1 or L2 whatever the ensemble's size.
+// kQsMinRows = 7 rows: a block's scan costs about as much for 1 row as for a full block (RF100:
+//   ~13.5 us for 32 rows), a row of the walk ~1.9 us, so they break even at ~7 rows (estimated
+//   from those two figures, not timed block by block); blocks of fewer rows (single rows, a
+//   batch's last rows) keep the walk.
+// kQsMaxFeatures = 256 features: the AVX2 scans transpose a block feature-major on the stack
+//   (32 rows x 256 x 4 bytes = 32 KB); wider blocks gather each feature's values from the rows
+//   (LeavesAvx2) and have no dense scan.
 inline constexpr uint32_t kQsMaxLeaves = 64;
-inline constexpr size_t kQsMinRows = 3;
-inline constexpr size_t kQsChunkTrees = 256;
+inline constexpr size_t kQsMaxFeatures = 256;
+inline constexpr size_t kQsBlockRows = 32;
+inline constexpr size_t kQsMinRows = 7;
+inline constexpr size_t kQsChunkTrees = 128;
 
-// Writes, for rows 0 .. m-1 (m <= kTreeBlockRows) of a prepared block and the trees of chunk c,
-// each row's exit leaf (its leaf_values offset) to leaf[(t - c * kQsChunkTrees) * kTreeBlockRows + r].
+// Writes, for rows 0 .. m-1 (m <= kQsBlockRows) of a prepared block and the trees of chunk c,
+// each row's exit leaf (its leaf_values offset) to leaf[(t - c * kQsChunkTrees) * kQsBlockRows + r].
 using QsLeavesFn = void (*)(const TreeEnsemble& e, size_t c, const void* x, size_t stride, size_t m, uint32_t* leaf);
 // The walk's kernel (trees.h TreeBlockFn).
 using QsWalkFn = void (*)(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc);
@@ -67,7 +85,7 @@ struct QsLayout {
   std::vector<uint32_t> begin;
   std::vector<float> thr;        // float32 kinds: the walk's float thresholds
   std::vector<double> thr_d;     // float64 kinds
-  std::vector<uint32_t> at;      // the node's tree within its chunk, times kTreeBlockRows: its masks' index
+  std::vector<uint32_t> at;      // the node's tree within its chunk, times kQsBlockRows: its masks' index
   std::vector<uint8_t> nan_left;  // 1: NaN goes left at the node
   std::vector<uint32_t> mask32;  // mask_bits 32: all ones but the node's left subtree's leaves
   std::vector<uint64_t> mask64;  // mask_bits 64
@@ -78,6 +96,15 @@ struct QsLayout {
   // time by the AVX2 kernel. 0: use `leaves`.
   uint32_t leaf_step = 0;
   std::vector<uint32_t> leaf_first;
+  // The dense scan's nodes (AVX2, float32 kinds, blocks without NaN routing, at most
+  // kQsMaxFeatures features): every tree's inner nodes in tree order, tree t's from
+  // dense_begin[t]; the threshold, the byte offset of the feature's values in a block transposed
+  // feature-major (feature x kQsBlockRows x 4), and the node's mask (mask32 / mask64 layout).
+  std::vector<uint32_t> dense_begin;
+  std::vector<float> dense_thr;
+  std::vector<uint32_t> dense_off;
+  std::vector<uint32_t> dense_mask32;
+  std::vector<uint64_t> dense_mask64;
   // [0]: blocks without NaN (or NaN going right everywhere); [1]: NaN routed by the nodes' flags.
   QsLeavesFn leaves_of[2] = {nullptr, nullptr};
   // The walk's kernels, for blocks of fewer than kQsMinRows rows (indexed as leaves_of).
