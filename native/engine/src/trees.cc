@@ -577,7 +577,7 @@ template <class Rule, class Agg, uint32_t kNT>
 void ScoreBlockQs(const TreeEnsemble& e, const void* x, size_t stride, size_t m, double* acc) {
   constexpr size_t B = kQsBlockRows;
   const size_t nan = Rule::kHasMissing ? 1 : 0;
-  // A block's scan costs about as much for 1 row as for B (~32x a row of it at 32-row blocks); few rows keep the walk.
+  // A block's scan costs about as much for 1 row as for B (~7 walked rows: ~13.5 µs a block against ~1.9 µs a walked row); few rows keep the walk.
   if (m < kQsMinRows) return e.qs.walk[nan](e, x, stride, m, acc);
   const size_t nt = kNT ? kNT : e.n_targets;
   double local[B * (kNT ? kNT : 1)];
