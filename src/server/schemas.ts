@@ -1,5 +1,7 @@
 // JSON schemas of every route: compiled once by Fastify (Ajv for requests, fast-json-stringify
-// for responses) and published as OpenAPI at /docs/json.
+// for the responses sent as objects) and published as OpenAPI at /docs/json. The predict routes
+// send their answers as prebuilt text (response-text.ts), which the serializer passes through:
+// their response schemas document the answer.
 
 import { MODEL_NAME_PATTERN, MODEL_VERSION_PATTERN } from './repository.js';
 import { V2_DATATYPES } from './marshal.js';
