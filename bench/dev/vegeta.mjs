@@ -19,6 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { latencySummary } from '../lib/paced.mjs';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
 export const LOADGEN_DIR = path.join(HERE, 'loadgen');
@@ -40,11 +42,6 @@ export function vegetaPath(cacheRoot = path.join(ROOT, 'bench', '.cache')) {
 export function vegetaAvailable(cacheRoot) {
   const p = vegetaPath(cacheRoot);
   return existsSync(p) ? p : null;
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 /**
@@ -146,25 +143,6 @@ export function summarize(jsonLines, rate, cpuUs) {
     if (firstSent === null || sent[i] < firstSent) firstSent = sent[i];
     if (lastDone === null || done > lastDone) lastDone = done;
   });
-  const sort = (a) => Float64Array.from(a).sort();
-  const lat = sort(latency);
-  const srv = sort(service);
-  const lt = sort(late);
-  let over10 = 0;
-  for (const v of lat) if (v > 10) over10++;
   const elapsed = firstSent === null ? 1 : Number(lastDone - start) / 1e9;
-  return {
-    n: lat.length,
-    achieved: lat.length / elapsed,
-    p50: percentile(lat, 50),
-    p99: percentile(lat, 99),
-    p999: percentile(lat, 99.9),
-    max: lat[lat.length - 1],
-    serviceP99: percentile(srv, 99),
-    lateP99: percentile(lt, 99),
-    lateMax: lt[lt.length - 1],
-    over10,
-    errors,
-    generatorCpuUsPerRequest: cpuUs / Math.max(1, rows.length),
-  };
+  return latencySummary({ latency, service, late, errors, elapsed, generatorCpuUs: cpuUs, issued: rows.length });
 }

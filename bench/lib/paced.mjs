@@ -47,6 +47,35 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/**
+ * The figures every open-loop generator reports (paced.mjs and the wrappers in bench/dev), from
+ * per-request milliseconds: `latency` runs from each request's due time (so generator lag counts),
+ * `service` from its actual send, `late` is send minus due. `elapsed` in seconds,
+ * `generatorCpuUs` the generator's own CPU over `issued` requests.
+ */
+export function latencySummary({ latency, service, late, errors, elapsed, generatorCpuUs, issued }) {
+  const sort = (a) => Float64Array.from(a).sort();
+  const lat = sort(latency);
+  const srv = sort(service);
+  const lt = sort(late);
+  let over10 = 0;
+  for (const v of lat) if (v > 10) over10++;
+  return {
+    n: lat.length,
+    achieved: lat.length / elapsed,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    p999: percentile(lat, 99.9),
+    max: lat[lat.length - 1],
+    serviceP99: percentile(srv, 99),
+    lateP99: percentile(lt, 99),
+    lateMax: lt[lt.length - 1],
+    over10,
+    errors,
+    generatorCpuUsPerRequest: generatorCpuUs / Math.max(1, issued),
+  };
+}
+
 /** Bytes of one POST per body, for `url`. */
 function requestBuffers(url, bodies, contentType) {
   const u = new URL(url);
@@ -226,26 +255,15 @@ export async function pacedLoad({ url, bodies, rate, seconds, connections, conte
   for (const conn of pool) conn.socket.destroy();
   errors = total - done; // anything not answered 200 in time
 
-  const sorted = (a) => Float64Array.from(a.subarray(0, issued)).sort();
-  const lat = done === total ? Float64Array.from(latency).sort() : Float64Array.from(latency.filter((v) => v > 0)).sort();
-  const srv = sorted(service);
-  const lt = sorted(late);
-  let over10 = 0;
-  for (const v of lat) if (v > 10) over10++;
-  return {
-    n: done,
-    achieved: done / elapsed,
-    p50: percentile(lat, 50),
-    p99: percentile(lat, 99),
-    p999: percentile(lat, 99.9),
-    max: lat[lat.length - 1],
-    serviceP99: percentile(srv, 99),
-    lateP99: percentile(lt, 99),
-    lateMax: lt[lt.length - 1],
-    over10,
+  return latencySummary({
+    latency: done === total ? latency : latency.filter((v) => v > 0),
+    service: service.subarray(0, issued),
+    late: late.subarray(0, issued),
     errors,
-    generatorCpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, issued),
-  };
+    elapsed,
+    generatorCpuUs: cpu.user + cpu.system,
+    issued,
+  });
 }
 
 // As a process of its own (what the bench does, so that the generator's heap and GC are its own,
