@@ -1,5 +1,6 @@
 #include "linear.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -7,6 +8,10 @@
 
 #include "json_reader.h"
 #include "spec_limits.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>  // _mm_subs_epu16: SSE2, so in every x86-64 build (GCC's vector code has no saturating op)
+#endif
 
 // The kernels are built twice on x86-64 ELF targets, for the x86-64-v2 baseline and for AVX2,
 // and the loader picks one per CPU at run time (GCC/Clang function multiversioning): prebuilt
@@ -88,6 +93,19 @@ KILN_INLINE Lanes Odds(Lanes a, Lanes b) { return __builtin_shuffle(a, b, LaneIn
 KILN_INLINE Lanes Lows(Lanes a, Lanes b) { return __builtin_shuffle(a, b, LaneIndex{0, 1, 4, 5}); }
 KILN_INLINE Lanes Highs(Lanes a, Lanes b) { return __builtin_shuffle(a, b, LaneIndex{2, 3, 6, 7}); }
 #endif
+// Two doubles: half of a Lanes. On Zen 1 a 256-bit lane-crossing shuffle (vperm2f128) is 8 µops;
+// taking a vector apart into halves (vextractf128) and storing or adding halves is 1 µop each.
+typedef double Half __attribute__((vector_size(2 * sizeof(double))));
+KILN_INLINE Half LowHalf(Lanes v) { return Half{v[0], v[1]}; }
+KILN_INLINE Half HighHalf(Lanes v) { return Half{v[2], v[3]}; }
+KILN_INLINE Lanes Join(Half lo, Half hi) { return Lanes{lo[0], lo[1], hi[0], hi[1]}; }
+KILN_INLINE void StoreHalf(double* p, Half h) { std::memcpy(p, &h, sizeof h); }
+// Keeps the compiler from merging a half's extraction with the shuffles around it back into one
+// lane-crossing two-vector shuffle (GCC's generic tuning does).
+KILN_INLINE Half Opaque(Half h) {
+  asm("" : "+x"(h));
+  return h;
+}
 #else
 struct Lanes {
   double v[L] = {};
@@ -146,6 +164,16 @@ KILN_INLINE Lanes Evens(Lanes a, Lanes b) { return Lanes{{a.v[0], b.v[0], a.v[2]
 KILN_INLINE Lanes Odds(Lanes a, Lanes b) { return Lanes{{a.v[1], b.v[1], a.v[3], b.v[3]}}; }
 KILN_INLINE Lanes Lows(Lanes a, Lanes b) { return Lanes{{a.v[0], a.v[1], b.v[0], b.v[1]}}; }
 KILN_INLINE Lanes Highs(Lanes a, Lanes b) { return Lanes{{a.v[2], a.v[3], b.v[2], b.v[3]}}; }
+struct Half {
+  double v[2] = {};
+  double operator[](size_t l) const { return v[l]; }
+  friend Half operator+(Half a, Half b) { return Half{{a.v[0] + b.v[0], a.v[1] + b.v[1]}}; }
+};
+KILN_INLINE Half LowHalf(Lanes v) { return Half{{v.v[0], v.v[1]}}; }
+KILN_INLINE Half HighHalf(Lanes v) { return Half{{v.v[2], v.v[3]}}; }
+KILN_INLINE Lanes Join(Half lo, Half hi) { return Lanes{{lo.v[0], lo.v[1], hi.v[0], hi.v[1]}}; }
+KILN_INLINE void StoreHalf(double* p, Half h) { std::memcpy(p, h.v, sizeof h.v); }
+KILN_INLINE Half Opaque(Half h) { return h; }
 #endif
 
 KILN_INLINE Lanes Abs(Lanes v) { return FromBits(Bits(v) & SplatBits(0x7fffffffffffffffULL)); }  // NaN stays NaN
@@ -157,7 +185,7 @@ KILN_INLINE Lanes Select(LaneBits m, Lanes a, Lanes b) { return FromBits((Bits(a
 KILN_INLINE Lanes SumLanes(Lanes a0, Lanes a1, Lanes a2, Lanes a3) {
   const Lanes s01 = Evens(a0, a1) + Odds(a0, a1);  // [a0_0+a0_1, a1_0+a1_1, a0_2+a0_3, a1_2+a1_3]
   const Lanes s23 = Evens(a2, a3) + Odds(a2, a3);
-  return Lows(s01, s23) + Highs(s01, s23);
+  return Join(LowHalf(s01) + Opaque(HighHalf(s01)), LowHalf(s23) + Opaque(HighHalf(s23)));
 }
 
 // ExpNonPositive (linear.h). Cody-Waite: k * kLn2Hi is exact for |k| < 2^21 (kLn2Hi has 32
@@ -234,12 +262,22 @@ KILN_INLINE Lanes ExpitLanes(Lanes x) {
 // a full block of 4 columns transposes in registers and stores whole rows.
 KILN_INLINE void StoreRows(const Lanes* col, size_t c, size_t m, double* out) {
   if (c == L && m == L) {
-    const Lanes t0 = Evens(col[0], col[1]), t1 = Odds(col[0], col[1]);  // [c0_0 c1_0 c0_2 c1_2], ...
-    const Lanes t2 = Evens(col[2], col[3]), t3 = Odds(col[2], col[3]);
-    Store(out, Lows(t0, t2));
-    Store(out + L, Lows(t1, t3));
-    Store(out + 2 * L, Highs(t0, t2));
-    Store(out + 3 * L, Highs(t1, t3));
+    // Rows 0 and 1 from the columns' low halves, rows 2 and 3 from their high halves, a half row
+    // per two-double unpack: no lane-crossing shuffle.
+    for (size_t h = 0; h < 2; ++h) {
+      Half c0, c1, c2, c3;
+      if (h == 0) {
+        c0 = LowHalf(col[0]), c1 = LowHalf(col[1]), c2 = LowHalf(col[2]), c3 = LowHalf(col[3]);
+      } else {
+        c0 = Opaque(HighHalf(col[0])), c1 = Opaque(HighHalf(col[1]));
+        c2 = Opaque(HighHalf(col[2])), c3 = Opaque(HighHalf(col[3]));
+      }
+      double* row = out + 2 * h * L;
+      StoreHalf(row, Half{c0[0], c1[0]});
+      StoreHalf(row + 2, Half{c2[0], c3[0]});
+      StoreHalf(row + L, Half{c0[1], c1[1]});
+      StoreHalf(row + L + 2, Half{c2[1], c3[1]});
+    }
     return;
   }
   for (size_t i = 0; i < m; ++i) {
@@ -390,9 +428,60 @@ KILN_INLINE Lanes LoadTail(const T* p, size_t tail, LaneBits mask) {
   return Lanes{a, b, c, 0.0};
 }
 
-// R <= 4 rows' folded raw scores, class-major (raw[q * 4 + i]) with their bound sums, in one
+// Bitwise max of 16-bit words / 16-bit subtraction saturating at 0, lane by lane, on a Lanes' bits:
+// the box check (FoldedScaler::box) reads the top word of each double (sign, exponent, 4 mantissa bits).
+#if defined(__GNUC__) || defined(__clang__)
+typedef uint16_t Words __attribute__((vector_size(L * sizeof(double))));
+KILN_INLINE Lanes MaxWords(Lanes a, Lanes b) {
+  Words u, v;
+  std::memcpy(&u, &a, sizeof u);
+  std::memcpy(&v, &b, sizeof v);
+  const Words m = u > v ? u : v;
+  std::memcpy(&a, &m, sizeof a);
+  return a;
+}
+#else
+KILN_INLINE Lanes MaxWords(Lanes a, Lanes b) {
+  uint16_t u[4 * L], v[4 * L];
+  std::memcpy(u, &a, sizeof u);
+  std::memcpy(v, &b, sizeof v);
+  for (size_t i = 0; i < 4 * L; ++i) u[i] = u[i] > v[i] ? u[i] : v[i];
+  std::memcpy(&a, u, sizeof u);
+  return a;
+}
+#endif
+// Ors max(a - b, 0) of each 16-bit word into miss (two 64-bit words per half of the Lanes).
+KILN_INLINE void OrSubsWords(Lanes a, const uint64_t* b, uint64_t* miss) {
+#if defined(__SSE2__)
+  __m128i a0, a1;
+  std::memcpy(&a0, &a, sizeof a0);
+  std::memcpy(&a1, reinterpret_cast<const char*>(&a) + sizeof a0, sizeof a1);
+  const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
+  const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
+  __m128i m;
+  std::memcpy(&m, miss, sizeof m);
+  m = _mm_or_si128(m, _mm_or_si128(_mm_subs_epu16(a0, b0), _mm_subs_epu16(a1, b1)));
+  std::memcpy(miss, &m, sizeof m);
+#else
+  uint16_t u[4 * L], v[4 * L], o[8];
+  std::memcpy(u, &a, sizeof u);
+  std::memcpy(v, b, sizeof v);
+  std::memcpy(o, miss, sizeof o);
+  for (size_t i = 0; i < 4 * L; ++i) o[i % 8] |= u[i] > v[i] ? static_cast<uint16_t>(u[i] - v[i]) : 0;
+  std::memcpy(miss, o, sizeof o);
+#endif
+}
+
+// FoldedBlock's answer when kBox and a row is outside the box: the block is to be checked the exact way.
+constexpr unsigned kBoxMiss = 1u << 31;
+
+// R <= 4 rows' folded raw scores, class-major (raw[q * 4 + i]) with the rows' fold check, in one
 // pass: each product w x feeds both. Returns the rows within their bound as bits (bit i: row i).
-template <size_t R, bool kReadPast, class T>
+// kBox: the check is the box (FoldedScaler::box) instead of the bound: a word max of the R rows'
+// values per 4 features and a saturating subtraction of the features' limits, 3 + 2 operations
+// per 4 features where the bound takes 2 per row (8): the same raw scores, and all R rows within
+// their bound, or kBoxMiss.
+template <size_t R, bool kReadPast, bool kBox, class T>
 KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, const T* const* x, double* raw) {
   const size_t n = lm.n_features;
   const size_t full = n - n % L;
@@ -400,37 +489,68 @@ KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, c
   // All ones in the lanes of the last partial load that hold features.
   const LaneBits tail = Less(Lanes{0.0, 1.0, 2.0, 3.0}, Splat(static_cast<double>(n % L)));
   LaneBits ok = ~LaneBits{};
+  alignas(16) uint64_t miss[2] = {0, 0};
   const double* w = f.w.data();
   for (size_t q = 0; q < k; ++q, w += f.stride) {
+    const bool box = kBox && q == 0;  // the box is on the inputs: one class's pass checks it
     Lanes acc[L], bound[L];
     for (size_t i = 0; i < L; ++i) acc[i] = bound[i] = Lanes{};
+    // One step of 4 features: xv[i] = row i's values.
+    const auto step = [&](const Lanes wv, const Lanes* xv, size_t j) {
+      for (size_t i = 0; i < R; ++i) {
+        const Lanes y = wv * xv[i];
+        acc[i] += y;
+        if (!kBox) bound[i] += Abs(y);  // |fl(w x)| = fl(|w| |x|)
+      }
+      if (box) {
+        Lanes m = xv[0];
+        if (R == 4) {
+          m = MaxWords(MaxWords(xv[0], xv[1]), MaxWords(xv[2], xv[3]));
+        } else {
+          for (size_t i = 1; i < R; ++i) m = MaxWords(m, xv[i]);
+        }
+        OrSubsWords(m, f.box.data() + j, miss);
+      }
+    };
     size_t j = 0;
     for (; j < full; j += L) {
-      const Lanes wv = Load(w + j);
-      for (size_t i = 0; i < R; ++i) {
-        const Lanes y = wv * Load(x[i] + j);
-        acc[i] += y;
-        bound[i] += Abs(y);  // |fl(w x)| = fl(|w| |x|)
-      }
+      Lanes xv[R];
+      for (size_t i = 0; i < R; ++i) xv[i] = Load(x[i] + j);
+      step(Load(w + j), xv, j);
     }
     if (j < n) {
-      const Lanes wv = Load(w + j);  // zero past n_features
-      for (size_t i = 0; i < R; ++i) {
-        const Lanes y = wv * LoadTail<kReadPast>(x[i] + j, n - j, tail);
-        acc[i] += y;
-        bound[i] += Abs(y);
-      }
+      Lanes xv[R];
+      for (size_t i = 0; i < R; ++i) xv[i] = LoadTail<kReadPast>(x[i] + j, n - j, tail);
+      step(Load(w + j), xv, j);  // w is zero past n_features
     }
-    Store(raw + q * L, SumLanes(acc[0], acc[1], acc[2], acc[3]) + Splat(f.b[q]));
+    Store(raw + q * L, SumLanes(acc[0], acc[1], acc[2], acc[3]) + Load(f.b.data() + q * L));
     // NaN or inf in a row makes its bound NaN or inf: not ok, like a bound that is too large.
-    ok &= LessEq(SumLanes(bound[0], bound[1], bound[2], bound[3]), Splat(f.room[q]));
+    if (!kBox) ok &= LessEq(SumLanes(bound[0], bound[1], bound[2], bound[3]), Load(f.room.data() + q * L));
   }
+  if (kBox) return (miss[0] | miss[1]) == 0 ? (1u << R) - 1 : kBoxMiss;
   // The lanes past R hold bounds of 0, always within room (> 0): "all ok" is one test.
   const LaneBits halves = ok & Bits(Highs(FromBits(ok), FromBits(ok)));
   if ((Lane(halves, 0) & Lane(halves, 1)) != 0) return (1u << R) - 1;
   unsigned bits = 0;
   for (size_t i = 0; i < R; ++i) bits |= Lane(ok, i) != 0 ? 1u << i : 0u;
   return bits;
+}
+
+// Blocks of a call that may miss the box before the rest of the call checks the exact way only: a
+// model whose inputs routinely fall outside it (negative values: the box is one-sided) scores at
+// most this many blocks' dot products twice per call, instead of every block.
+constexpr size_t kBoxMaxMisses = 4;
+
+// A full block of 4 rows, checked by the box while `use_box` (the exact bound deciding a miss).
+template <bool kReadPast, class T>
+KILN_INLINE unsigned FullBlock(const LinearModel& lm, const FoldedScaler& f, const T* const* x, double* raw,
+                               size_t& misses) {
+  if (misses < kBoxMaxMisses) {
+    const unsigned bits = FoldedBlock<L, kReadPast, true>(lm, f, x, raw);
+    if (bits != kBoxMiss) return bits;
+    ++misses;
+  }
+  return FoldedBlock<L, kReadPast, false>(lm, f, x, raw);
 }
 
 // Blocks whose links are computed side by side when rows have one raw score: a block's exp,
@@ -448,6 +568,7 @@ KILN_INLINE size_t FoldedPredictT(const LinearModel& lm, const FoldedScaler& f, 
   const size_t stride = f.stride;
   constexpr size_t G = kLinkGroupBlocks;
   const bool grouped = lm.k == 1 && h.task == Task::kClassification;
+  size_t misses = f.box.empty() ? kBoxMaxMisses : 0;  // box misses so far (no box: as if used up)
   for (; r < n_rows; r += L) {
     if (grouped && n_rows - r >= G * L && (n_rows - r - (G * L - 1)) * n >= stride) {
       Lanes x[G];
@@ -456,7 +577,7 @@ KILN_INLINE size_t FoldedPredictT(const LinearModel& lm, const FoldedScaler& f, 
         const T* b = rows + (r + g * L) * n;
         const T* xg[L] = {b, b + n, b + 2 * n, b + 3 * n};
         double raw_g[L];
-        all = FoldedBlock<L, true>(lm, f, xg, raw_g) == (1u << L) - 1 && all;
+        all = FullBlock<true>(lm, f, xg, raw_g, misses) == (1u << L) - 1 && all;
         x[g] = Load(raw_g);
       }
       if (all) {
@@ -472,13 +593,13 @@ KILN_INLINE size_t FoldedPredictT(const LinearModel& lm, const FoldedScaler& f, 
     // A full load of a row's last values reads up to stride - n values past it: fine inside the
     // matrix, not past its end.
     if (m == L && (n_rows - r - (L - 1)) * n >= stride) {
-      in_bound = FoldedBlock<L, true>(lm, f, x, raw);
+      in_bound = FullBlock<true>(lm, f, x, raw, misses);
     } else {
       switch (m) {
-        case 1: in_bound = FoldedBlock<1, false>(lm, f, x, raw); break;
-        case 2: in_bound = FoldedBlock<2, false>(lm, f, x, raw); break;
-        case 3: in_bound = FoldedBlock<3, false>(lm, f, x, raw); break;
-        default: in_bound = FoldedBlock<4, false>(lm, f, x, raw); break;
+        case 1: in_bound = FoldedBlock<1, false, false>(lm, f, x, raw); break;
+        case 2: in_bound = FoldedBlock<2, false, false>(lm, f, x, raw); break;
+        case 3: in_bound = FoldedBlock<3, false, false>(lm, f, x, raw); break;
+        default: in_bound = FullBlock<false>(lm, f, x, raw, misses); break;
       }
     }
     if (in_bound != (1u << m) - 1) {
@@ -566,8 +687,8 @@ void FoldScaler(const LinearModel& lm, const double* mean, const double* scale, 
   FoldedScaler f;
   f.stride = (n + kDotLanes - 1) / kDotLanes * kDotLanes;
   f.w.assign(k * f.stride, 0.0);
-  f.b.resize(k);
-  f.room.resize(k);
+  f.b.resize(k * kDotLanes);
+  f.room.resize(k * kDotLanes);
   for (size_t q = 0; q < k; ++q) {
     double b = lm.intercept[q];
     double fixed = std::fabs(lm.intercept[q]);
@@ -579,9 +700,38 @@ void FoldScaler(const LinearModel& lm, const double* mean, const double* scale, 
       fixed += std::fabs(w * mean[j]);
     }
     if (!std::isfinite(b)) return;
-    f.b[q] = b;
-    f.room[q] = kFoldMaxRawError / gamma - (fixed + std::fabs(b));
-    if (!(f.room[q] > 0.0)) return;  // not even a row of zeros would fold
+    const double room = kFoldMaxRawError / gamma - (fixed + std::fabs(b));
+    if (!(room > 0.0)) return;  // not even a row of zeros would fold
+    for (size_t l = 0; l < kDotLanes; ++l) f.b[q * kDotLanes + l] = b, f.room[q * kDotLanes + l] = room;
+  }
+  // The box: limits B_j = t * (|mean_j| + scale_j), a feature's typical size, with t as large as
+  // sum_j |w[q][j]| B_j <= room[q] allows for every class, less the rounding of the bound as the
+  // kernel sums it and of these sums (8 (n + 8) u, over twice both). A row inside the box has
+  // sum_j |w x| < that sum, so its bound passes.
+  const double shrink = 1.0 - 8.0 * static_cast<double>(n + 8) * u;
+  double t = HUGE_VAL;
+  for (size_t q = 0; q < k; ++q) {
+    double sum = 0.0;
+    for (size_t j = 0; j < n; ++j) sum += std::fabs(f.w[q * f.stride + j]) * (std::fabs(mean[j]) + std::fabs(scale[j]));
+    if (sum > 0.0) t = std::min(t, f.room[q * kDotLanes] * shrink / sum);
+  }
+  f.box.assign(f.stride, ~uint64_t{0});  // the lanes past n_features never miss
+  for (size_t j = 0; j < n; ++j) {
+    bool used = false;
+    for (size_t q = 0; q < k; ++q) used = used || f.w[q * f.stride + j] != 0.0;
+    uint64_t top = kBoxMaxTop;  // a feature no class uses: any finite x >= 0
+    if (used) {
+      const double limit = t * (std::fabs(mean[j]) + std::fabs(scale[j]));
+      uint64_t bits;
+      std::memcpy(&bits, &limit, sizeof bits);
+      // x < the double whose top word is limit's (the rest zero) <= limit: x's top word < limit's.
+      if (!(limit >= 0.0) || (bits >> 48) == 0) {
+        f.box.clear();  // a limit too small to write: no box, every row checked the exact way
+        break;
+      }
+      top = std::min<uint64_t>((bits >> 48) - 1, kBoxMaxTop);
+    }
+    f.box[j] = top << 48 | 0xFFFFFFFFFFFFULL;
   }
   out = std::move(f);
 }
