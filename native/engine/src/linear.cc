@@ -179,6 +179,20 @@ KILN_INLINE Half Opaque(Half h) { return h; }
 KILN_INLINE Lanes Abs(Lanes v) { return FromBits(Bits(v) & SplatBits(0x7fffffffffffffffULL)); }  // NaN stays NaN
 // a in the lanes where m is set, b elsewhere.
 KILN_INLINE Lanes Select(LaneBits m, Lanes a, Lanes b) { return FromBits((Bits(a) & m) | (Bits(b) & ~m)); }
+// a < b ? c : d lane by lane (one blend instead of Select's three logic operations).
+#if defined(__GNUC__) || defined(__clang__)
+KILN_INLINE Lanes IfLess(Lanes a, Lanes b, Lanes c, Lanes d) { return a < b ? c : d; }
+#else
+KILN_INLINE Lanes IfLess(Lanes a, Lanes b, Lanes c, Lanes d) { return Select(Less(a, b), c, d); }
+#endif
+// -|v|: the sign bit set (one operation).
+KILN_INLINE Lanes NegAbs(Lanes v) { return FromBits(Bits(v) | SplatBits(0x8000000000000000ULL)); }
+// Whether any lane of m is set.
+KILN_INLINE bool AnyLane(LaneBits m) {
+  uint64_t a[L];
+  std::memcpy(a, &m, sizeof a);
+  return ((a[0] | a[1]) | (a[2] | a[3])) != 0;
+}
 
 // The four vectors' lane sums [sum a0, sum a1, sum a2, sum a3], each (l0 + l1) + (l2 + l3): the
 // order linear.h defines, in two shuffle-and-add steps for four rows instead of two per row.
@@ -200,6 +214,10 @@ constexpr double kLn2Hi = 0x1.62e42feep-1;          // fdlibm's ln2HI
 constexpr double kLn2Lo = 0x1.a39ef35793c76p-33;    // ln2 - kLn2Hi (fdlibm's ln2LO)
 constexpr uint64_t kScaleBias = 600;
 constexpr double kUnscale = 0x1p-600;
+// From here up, one multiply by 2^k gives the same bits as the two above: x >= -707 means
+// k >= -1020, so 2^k and e * 2^k (e >= 0.7) are normal and both ways are exact. A block of rows
+// with every x here (any score within +-707 for expit) takes one multiply and no clamp.
+constexpr double kExpOneScaleMin = -707.0;
 
 // G independent vectors at once, step by step (each step's G operations side by side, so the
 // out-of-order core always has independent work; written one vector after another, the
@@ -208,7 +226,10 @@ constexpr double kUnscale = 0x1p-600;
 template <size_t G>
 KILN_INLINE void ExpLanesG(const Lanes* xin, Lanes* y) {
   Lanes x[G], t[G], r[G], r2[G], r4[G], r8[G], p[G];
-  for (size_t g = 0; g < G; ++g) x[g] = Select(Less(xin[g], Splat(kExpMin)), Splat(kExpMin), xin[g]);  // NaN compares false and stays NaN
+  LaneBits low = Less(xin[0], Splat(kExpOneScaleMin));
+  for (size_t g = 1; g < G; ++g) low |= Less(xin[g], Splat(kExpOneScaleMin));
+  const bool one_scale = !AnyLane(low);  // NaN compares false: it stays NaN either way
+  for (size_t g = 0; g < G; ++g) x[g] = one_scale ? xin[g] : IfLess(xin[g], Splat(kExpMin), Splat(kExpMin), xin[g]);
   for (size_t g = 0; g < G; ++g) t[g] = x[g] * Splat(kLog2e) + Splat(kRoundShift);
   for (size_t g = 0; g < G; ++g) {
     const Lanes k = t[g] - Splat(kRoundShift);
@@ -231,8 +252,12 @@ KILN_INLINE void ExpLanesG(const Lanes* xin, Lanes* y) {
   for (size_t g = 0; g < G; ++g) {
     const Lanes e = Splat(1.0) + (r[g] + r2[g] * p[g]);
     // t's low bits hold k (two's complement) on top of the shift's bits: k + bias goes to the exponent field.
-    const LaneBits scale = (Bits(t[g]) - Bits(Splat(kRoundShift)) + SplatBits(1023 + kScaleBias)) << 52;
-    y[g] = (e * FromBits(scale)) * Splat(kUnscale);
+    if (one_scale) {
+      y[g] = e * FromBits((Bits(t[g]) - Bits(Splat(kRoundShift)) + SplatBits(1023)) << 52);
+    } else {
+      const LaneBits scale = (Bits(t[g]) - Bits(Splat(kRoundShift)) + SplatBits(1023 + kScaleBias)) << 52;
+      y[g] = (e * FromBits(scale)) * Splat(kUnscale);
+    }
   }
 }
 
@@ -247,9 +272,9 @@ KILN_INLINE Lanes ExpLanes(Lanes x) {
 template <size_t G>
 KILN_INLINE void ExpitLanesG(const Lanes* x, Lanes* p) {
   Lanes a[G], z[G];
-  for (size_t g = 0; g < G; ++g) a[g] = -Abs(x[g]);
+  for (size_t g = 0; g < G; ++g) a[g] = NegAbs(x[g]);
   ExpLanesG<G>(a, z);
-  for (size_t g = 0; g < G; ++g) p[g] = Select(Less(x[g], Splat(0.0)), z[g], Splat(1.0)) / (Splat(1.0) + z[g]);
+  for (size_t g = 0; g < G; ++g) p[g] = IfLess(x[g], Splat(0.0), z[g], Splat(1.0)) / (Splat(1.0) + z[g]);
 }
 
 KILN_INLINE Lanes ExpitLanes(Lanes x) {
@@ -260,24 +285,27 @@ KILN_INLINE Lanes ExpitLanes(Lanes x) {
 
 // Rows i < m of the c <= 4 output columns col[0 .. c-1] (one lane per row) -> out[i * c + j]:
 // a full block of 4 columns transposes in registers and stores whole rows.
+KILN_INLINE void StoreRows4(Lanes c0, Lanes c1, Lanes c2, Lanes c3, double* out) {
+  // Rows 0 and 1 from the columns' low halves, rows 2 and 3 from their high halves, a half row
+  // per two-double unpack: no lane-crossing shuffle.
+  for (size_t h = 0; h < 2; ++h) {
+    Half a, b, c, d;
+    if (h == 0) {
+      a = LowHalf(c0), b = LowHalf(c1), c = LowHalf(c2), d = LowHalf(c3);
+    } else {
+      a = Opaque(HighHalf(c0)), b = Opaque(HighHalf(c1)), c = Opaque(HighHalf(c2)), d = Opaque(HighHalf(c3));
+    }
+    double* row = out + 2 * h * L;
+    StoreHalf(row, Half{a[0], b[0]});
+    StoreHalf(row + 2, Half{c[0], d[0]});
+    StoreHalf(row + L, Half{a[1], b[1]});
+    StoreHalf(row + L + 2, Half{c[1], d[1]});
+  }
+}
+
 KILN_INLINE void StoreRows(const Lanes* col, size_t c, size_t m, double* out) {
   if (c == L && m == L) {
-    // Rows 0 and 1 from the columns' low halves, rows 2 and 3 from their high halves, a half row
-    // per two-double unpack: no lane-crossing shuffle.
-    for (size_t h = 0; h < 2; ++h) {
-      Half c0, c1, c2, c3;
-      if (h == 0) {
-        c0 = LowHalf(col[0]), c1 = LowHalf(col[1]), c2 = LowHalf(col[2]), c3 = LowHalf(col[3]);
-      } else {
-        c0 = Opaque(HighHalf(col[0])), c1 = Opaque(HighHalf(col[1]));
-        c2 = Opaque(HighHalf(col[2])), c3 = Opaque(HighHalf(col[3]));
-      }
-      double* row = out + 2 * h * L;
-      StoreHalf(row, Half{c0[0], c1[0]});
-      StoreHalf(row + 2, Half{c2[0], c3[0]});
-      StoreHalf(row + L, Half{c0[1], c1[1]});
-      StoreHalf(row + L + 2, Half{c2[1], c3[1]});
-    }
+    StoreRows4(col[0], col[1], col[2], col[3], out);
     return;
   }
   for (size_t i = 0; i < m; ++i) {
@@ -290,6 +318,17 @@ KILN_INLINE void StoreRows(const Lanes* col, size_t c, size_t m, double* out) {
 // side by side, so their dependency chains overlap.
 template <size_t G>
 KILN_INLINE void WriteBinaryRows(const RawHead& h, const Lanes* x, size_t m, double* out) {
+  if (m == L && h.probabilities && h.decision && h.link == Link::kLogistic) {
+    // sklearn's LogisticRegression with both outputs, the common case: the four columns straight
+    // from registers to the rows (the general code below indexes columns at run time, in memory).
+    Lanes p[G];
+    ExpitLanesG<G>(x, p);
+    for (size_t g = 0; g < G; ++g) {
+      const LaneBits positive = h.label_ge ? LessEq(Splat(0.0), x[g]) : Less(Splat(0.0), x[g]);
+      StoreRows4(Select(positive, Splat(1.0), Splat(0.0)), Splat(1.0) - p[g], p[g], x[g], out + g * L * L);
+    }
+    return;
+  }
   Lanes col[G][L];
   size_t c = 0;
   for (size_t g = 0; g < G; ++g) {
