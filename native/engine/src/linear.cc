@@ -9,10 +9,6 @@
 #include "json_reader.h"
 #include "spec_limits.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>  // _mm_subs_epu16: SSE2, so in every x86-64 build (GCC's vector code has no saturating op)
-#endif
-
 // The kernels are built twice on x86-64 ELF targets, for the x86-64-v2 baseline and for AVX2,
 // and the loader picks one per CPU at run time (GCC/Clang function multiversioning): prebuilt
 // binaries must run on CPUs without AVX2, so -march cannot ask for it. Both versions compute the
@@ -467,48 +463,56 @@ KILN_INLINE Lanes LoadTail(const T* p, size_t tail, LaneBits mask) {
   return Lanes{a, b, c, 0.0};
 }
 
-// Bitwise max of 16-bit words / 16-bit subtraction saturating at 0, lane by lane, on a Lanes' bits:
-// the box check (FoldedScaler::box) reads the top word of each double (sign, exponent, 4 mantissa bits).
+// The box check's word operations on a Lanes' bits as 16 x 16-bit words (it reads the top word of
+// each double: sign, exponent, 4 mantissa bits): max, and max(a, b) - b, which is 0 where a <= b
+// (unsigned) and a - b > 0 elsewhere. Two instructions where a saturating subtraction would be one,
+// but GCC's vector code has none and the intrinsics would need the AVX2 build apart.
 #if defined(__GNUC__) || defined(__clang__)
 typedef uint16_t Words __attribute__((vector_size(L * sizeof(double))));
-KILN_INLINE Lanes MaxWords(Lanes a, Lanes b) {
-  Words u, v;
-  std::memcpy(&u, &a, sizeof u);
-  std::memcpy(&v, &b, sizeof v);
-  const Words m = u > v ? u : v;
-  std::memcpy(&a, &m, sizeof a);
-  return a;
+KILN_INLINE Words AsWords(Lanes v) {
+  Words w;
+  std::memcpy(&w, &v, sizeof w);
+  return w;
+}
+KILN_INLINE Words MaxWords(Words a, Words b) { return a > b ? a : b; }
+KILN_INLINE Words OverWords(Words a, Words b) { return MaxWords(a, b) - b; }
+KILN_INLINE bool AnyWord(Words a) {
+  uint64_t v[L];
+  std::memcpy(v, &a, sizeof v);
+  return ((v[0] | v[1]) | (v[2] | v[3])) != 0;
 }
 #else
-KILN_INLINE Lanes MaxWords(Lanes a, Lanes b) {
-  uint16_t u[4 * L], v[4 * L];
-  std::memcpy(u, &a, sizeof u);
-  std::memcpy(v, &b, sizeof v);
-  for (size_t i = 0; i < 4 * L; ++i) u[i] = u[i] > v[i] ? u[i] : v[i];
-  std::memcpy(&a, u, sizeof u);
+struct Words {
+  uint16_t v[4 * L] = {};
+  Words& operator|=(const Words& b) {
+    for (size_t i = 0; i < 4 * L; ++i) v[i] |= b.v[i];
+    return *this;
+  }
+};
+KILN_INLINE Words AsWords(Lanes v) {
+  Words w;
+  std::memcpy(w.v, &v, sizeof w.v);
+  return w;
+}
+KILN_INLINE Words MaxWords(Words a, Words b) {
+  for (size_t i = 0; i < 4 * L; ++i) a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
   return a;
 }
+KILN_INLINE Words OverWords(Words a, Words b) {
+  for (size_t i = 0; i < 4 * L; ++i) a.v[i] = a.v[i] > b.v[i] ? static_cast<uint16_t>(a.v[i] - b.v[i]) : 0;
+  return a;
+}
+KILN_INLINE bool AnyWord(Words a) {
+  for (size_t i = 0; i < 4 * L; ++i) {
+    if (a.v[i] != 0) return true;
+  }
+  return false;
+}
 #endif
-// Ors max(a - b, 0) of each 16-bit word into miss (two 64-bit words per half of the Lanes).
-KILN_INLINE void OrSubsWords(Lanes a, const uint64_t* b, uint64_t* miss) {
-#if defined(__SSE2__)
-  __m128i a0, a1;
-  std::memcpy(&a0, &a, sizeof a0);
-  std::memcpy(&a1, reinterpret_cast<const char*>(&a) + sizeof a0, sizeof a1);
-  const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
-  const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
-  __m128i m;
-  std::memcpy(&m, miss, sizeof m);
-  m = _mm_or_si128(m, _mm_or_si128(_mm_subs_epu16(a0, b0), _mm_subs_epu16(a1, b1)));
-  std::memcpy(miss, &m, sizeof m);
-#else
-  uint16_t u[4 * L], v[4 * L], o[8];
-  std::memcpy(u, &a, sizeof u);
-  std::memcpy(v, b, sizeof v);
-  std::memcpy(o, miss, sizeof o);
-  for (size_t i = 0; i < 4 * L; ++i) o[i % 8] |= u[i] > v[i] ? static_cast<uint16_t>(u[i] - v[i]) : 0;
-  std::memcpy(miss, o, sizeof o);
-#endif
+KILN_INLINE Words LoadWords(const uint64_t* p) {
+  Words w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
 }
 
 // FoldedBlock's answer when kBox and a row is outside the box: the block is to be checked the exact way.
@@ -517,9 +521,9 @@ constexpr unsigned kBoxMiss = 1u << 31;
 // R <= 4 rows' folded raw scores, class-major (raw[q * 4 + i]) with the rows' fold check, in one
 // pass: each product w x feeds both. Returns the rows within their bound as bits (bit i: row i).
 // kBox: the check is the box (FoldedScaler::box) instead of the bound: a word max of the R rows'
-// values per 4 features and a saturating subtraction of the features' limits, 3 + 2 operations
-// per 4 features where the bound takes 2 per row (8): the same raw scores, and all R rows within
-// their bound, or kBoxMiss.
+// values per 4 features, then what exceeds the features' limits ored in, 3 + 3 instructions per 4
+// features where the bound takes 2 per row (8): the same raw scores, and all R rows within their
+// bound, or kBoxMiss.
 template <size_t R, bool kReadPast, bool kBox, class T>
 KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, const T* const* x, double* raw) {
   const size_t n = lm.n_features;
@@ -528,7 +532,7 @@ KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, c
   // All ones in the lanes of the last partial load that hold features.
   const LaneBits tail = Less(Lanes{0.0, 1.0, 2.0, 3.0}, Splat(static_cast<double>(n % L)));
   LaneBits ok = ~LaneBits{};
-  alignas(16) uint64_t miss[2] = {0, 0};
+  Words miss{};
   const double* w = f.w.data();
   for (size_t q = 0; q < k; ++q, w += f.stride) {
     const bool box = kBox && q == 0;  // the box is on the inputs: one class's pass checks it
@@ -542,13 +546,13 @@ KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, c
         if (!kBox) bound[i] += Abs(y);  // |fl(w x)| = fl(|w| |x|)
       }
       if (box) {
-        Lanes m = xv[0];
+        Words m = AsWords(xv[0]);
         if (R == 4) {
-          m = MaxWords(MaxWords(xv[0], xv[1]), MaxWords(xv[2], xv[3]));
+          m = MaxWords(MaxWords(m, AsWords(xv[1])), MaxWords(AsWords(xv[2]), AsWords(xv[3])));
         } else {
-          for (size_t i = 1; i < R; ++i) m = MaxWords(m, xv[i]);
+          for (size_t i = 1; i < R; ++i) m = MaxWords(m, AsWords(xv[i]));
         }
-        OrSubsWords(m, f.box.data() + j, miss);
+        miss |= OverWords(m, LoadWords(f.box.data() + j));
       }
     };
     size_t j = 0;
@@ -566,7 +570,7 @@ KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, c
     // NaN or inf in a row makes its bound NaN or inf: not ok, like a bound that is too large.
     if (!kBox) ok &= LessEq(SumLanes(bound[0], bound[1], bound[2], bound[3]), Load(f.room.data() + q * L));
   }
-  if (kBox) return (miss[0] | miss[1]) == 0 ? (1u << R) - 1 : kBoxMiss;
+  if (kBox) return AnyWord(miss) ? kBoxMiss : (1u << R) - 1;
   // The lanes past R hold bounds of 0, always within room (> 0): "all ok" is one test.
   const LaneBits halves = ok & Bits(Highs(FromBits(ok), FromBits(ok)));
   if ((Lane(halves, 0) & Lane(halves, 1)) != 0) return (1u << R) - 1;
