@@ -55,8 +55,8 @@ inline constexpr double kFoldMaxRawError = 1e-11;
 // B_j (from the scaler's mean and scale, see FoldScaler) is written as the top 16 bits of a
 // double (sign, exponent, 4 mantissa bits), top_j; a row is inside the box when every value's top
 // 16 bits are <= top_j, i.e. 0 <= x_j < B_j, and then sum_j |w x| < sum_j |w| B_j <= room[q]:
-// its bound passes. Only non-negative values can be inside (one unsigned compare per value, no
-// absolute value); NaN and inf never are. A block with a row outside is checked the exact way,
+// its bound passes. Only non-negative values can be inside (the words compare unsigned, so no
+// absolute value is taken: a sign bit is a large word); NaN and inf never are. A block with a row outside is checked the exact way,
 // so which rows fold, and their bits, are what the bound alone gives.
 struct FoldedScaler {
   size_t stride = 0;          // n_features rounded up to kDotLanes
