@@ -222,9 +222,13 @@ constexpr double kExpOneScaleMin = -707.0;
 template <size_t G>
 KILN_INLINE void ExpLanesG(const Lanes* xin, Lanes* y) {
   Lanes x[G], t[G], r[G], r2[G], r4[G], r8[G], p[G];
-  LaneBits low = Less(xin[0], Splat(kExpOneScaleMin));
-  for (size_t g = 1; g < G; ++g) low |= Less(xin[g], Splat(kExpOneScaleMin));
-  const bool one_scale = !AnyLane(low);  // NaN compares false: it stays NaN either way
+  // One vector (one row, a lone block, softmax) keeps the clamp: the test would cost what it saves.
+  bool one_scale = false;
+  if constexpr (G > 1) {
+    LaneBits low = Less(xin[0], Splat(kExpOneScaleMin));
+    for (size_t g = 1; g < G; ++g) low |= Less(xin[g], Splat(kExpOneScaleMin));
+    one_scale = !AnyLane(low);  // NaN compares false: it stays NaN either way
+  }
   for (size_t g = 0; g < G; ++g) x[g] = one_scale ? xin[g] : IfLess(xin[g], Splat(kExpMin), Splat(kExpMin), xin[g]);
   for (size_t g = 0; g < G; ++g) t[g] = x[g] * Splat(kLog2e) + Splat(kRoundShift);
   for (size_t g = 0; g < G; ++g) {
