@@ -2,6 +2,8 @@
 // through one model, batch after batch, and prints the median ns per row of process CPU time
 // (CLOCK_PROCESS_CPUTIME_ID: on a shared machine wall time mostly measures the other tenants).
 //   engine_bench MODEL.json ROWS.csv [batch=10000] [repeats=21]
+// KILN_BENCH_OUT=FILE writes the last pass's outputs (raw float64, row-major) there, to compare two
+// builds' answers bit for bit (sha256sum FILE).
 // Under callgrind use repeats=1: the instruction count of one pass is what to compare.
 #include <algorithm>
 #include <ctime>
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
     }
     ns.push_back((CpuNs() - t0) / static_cast<double>(n));
     check += out[out.size() - 1];
+  }
+  if (const char* path = std::getenv("KILN_BENCH_OUT")) {
+    std::ofstream dump(path, std::ios::binary);
+    dump.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size() * sizeof(double)));
   }
   std::sort(ns.begin(), ns.end());
   std::printf("%s rows=%zu batch=%zu median %.1f ns/row (min %.1f) [check %.17g]\n", model->name().c_str(), n, batch,

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../engine/src/head.h"
@@ -322,6 +324,155 @@ TEST(LinearScaler, EveryRowEqualsItselfAloneInAnyBatch) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace kiln_test
+
+// The box (FoldedScaler::box): the cheap check full blocks try before the exact bound.
+namespace kiln_test {
+namespace {
+
+using kiln::internal::FoldedScaler;
+using kiln::internal::LinearModel;
+using kiln::internal::RawHead;
+
+uint64_t Top(double x) {
+  uint64_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b >> 48;
+}
+
+// The largest double whose top 16 bits are `top`: the box's corner in that feature.
+double Corner(uint64_t top) {
+  const uint64_t b = top << 48 | 0xFFFFFFFFFFFFULL;
+  double x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+
+struct BoxModel {
+  LinearModel lm;
+  std::vector<double> mean, scale;
+  FoldedScaler f;
+  RawHead head;  // regression: the raw score is the output
+};
+
+// n features, k classes, values of breast_cancer's spread: means 0.05 .. 900, scales 0.01 .. 350.
+BoxModel MakeBoxModel(size_t n, size_t k) {
+  BoxModel m;
+  m.lm.n_features = static_cast<uint32_t>(n);
+  m.lm.k = static_cast<uint32_t>(k);
+  for (size_t q = 0; q < k; ++q) {
+    for (size_t j = 0; j < n; ++j) m.lm.coef.push_back(std::sin(1.7 * static_cast<double>(q * n + j) + 0.4));
+    m.lm.intercept.push_back(0.3 - 0.2 * static_cast<double>(q));
+  }
+  for (size_t j = 0; j < n; ++j) {
+    const double e = std::pow(10.0, -1.3 + 4.25 * static_cast<double>(j % 7) / 6.0);
+    m.mean.push_back(e);
+    m.scale.push_back(0.4 * e * (1.0 + 0.1 * static_cast<double>(j % 3)));
+  }
+  kiln::internal::FoldScaler(m.lm, m.mean.data(), m.scale.data(), m.f);
+  m.head.k = static_cast<uint32_t>(k);
+  return m;
+}
+
+// The exact bound of one row as the kernel checks it, in long double: sum_j |w x| <= room, every class.
+bool WithinRoom(const BoxModel& m, const double* x) {
+  for (size_t q = 0; q < m.lm.k; ++q) {
+    long double sum = 0;
+    for (size_t j = 0; j < m.lm.n_features; ++j) sum += std::fabs(static_cast<long double>(m.f.w[q * m.f.stride + j]) * x[j]);
+    if (!(sum <= m.f.room[q * kiln::internal::kDotLanes])) return false;
+  }
+  return true;
+}
+
+// FoldedPredict over n_rows rows (k = 1: regression head): the first row it leaves to the exact path.
+size_t Fold(const BoxModel& m, const std::vector<double>& rows, size_t n_rows, std::vector<double>& out, bool* ok) {
+  out.assign(n_rows, -7.0);
+  double raw[kiln::internal::kLinearBlockRows * 4];
+  return kiln::internal::FoldedPredict(m.lm, m.f, m.head, rows.data(), 0, n_rows, out.data(), 1, raw, ok);
+}
+
+TEST(LinearBox, TheBoxCornerIsWithinTheBound) {
+  for (const auto& [n, k] : {std::pair<size_t, size_t>{30, 1}, {7, 1}, {5, 3}, {1, 1}}) {
+    const BoxModel m = MakeBoxModel(n, k);
+    ASSERT_FALSE(m.f.box.empty()) << n;
+    std::vector<double> corner(n);
+    for (size_t j = 0; j < n; ++j) {
+      const uint64_t top = m.f.box[j] >> 48;
+      corner[j] = Corner(top);
+      // The box is not empty, and not so loose it is useless: at least 4x the feature's mean.
+      EXPECT_GE(corner[j], 4.0 * m.mean[j]) << "feature " << j;
+    }
+    // Every row the box takes is within the bound (the corner is the largest such row).
+    EXPECT_TRUE(WithinRoom(m, corner.data())) << "n=" << n << " k=" << k;
+    for (size_t j = n; j < m.f.stride; ++j) EXPECT_EQ(m.f.box[j], ~uint64_t{0});  // past n_features
+  }
+}
+
+TEST(LinearBox, OutsideTheBoxTheExactBoundDecides) {
+  const size_t n = 30;
+  const BoxModel m = MakeBoxModel(n, 1);
+  std::vector<double> base(n);
+  for (size_t j = 0; j < n; ++j) base[j] = m.mean[j] * (1.0 + 0.05 * std::cos(static_cast<double>(j)));
+  // 4 blocks of 4 rows: in the box; one value past its box but the row within its bound; a negative
+  // value (never in the box) within the bound; a value far past the bound (not folded).
+  std::vector<double> rows;
+  for (size_t r = 0; r < 16; ++r) rows.insert(rows.end(), base.begin(), base.end());
+  const double past = Corner((m.f.box[3] >> 48) + 1);  // the smallest value past feature 3's box
+  rows[5 * n + 3] = 2.0 * past;
+  rows[9 * n + 4] = -m.mean[4];
+  rows[14 * n + 2] = 1e12 * m.mean[2];
+  ASSERT_GT(Top(rows[5 * n + 3]), m.f.box[3] >> 48);
+  ASSERT_TRUE(WithinRoom(m, &rows[5 * n]));
+  ASSERT_TRUE(WithinRoom(m, &rows[9 * n]));
+  ASSERT_FALSE(WithinRoom(m, &rows[14 * n]));
+  std::vector<double> out, alone;
+  bool ok[4] = {};
+  // The first three blocks fold (the box, then the bound for blocks 2 and 3); block 4 stops at row 14.
+  ASSERT_EQ(Fold(m, rows, 16, out, ok), 12u);
+  EXPECT_TRUE(ok[0] && ok[1] && !ok[2] && ok[3]);
+  // Each folded row equals itself scored alone (one row: the bound only, never the box).
+  for (size_t r = 0; r < 12; ++r) {
+    const std::vector<double> one(rows.begin() + static_cast<long>(r * n), rows.begin() + static_cast<long>((r + 1) * n));
+    bool ok1[4] = {};
+    ASSERT_EQ(Fold(m, one, 1, alone, ok1), 1u) << "row " << r;
+    EXPECT_EQ(out[r], alone[0]) << "row " << r;
+  }
+}
+
+TEST(LinearBox, RowsNeverInTheBoxStillFoldByTheBound) {
+  // Every block misses the box (a negative value in each row): more misses than kBoxMaxMisses, so
+  // the call goes on with the bound alone; every row folds and equals itself alone.
+  const size_t n = 7, n_rows = 41;
+  const BoxModel m = MakeBoxModel(n, 1);
+  std::vector<double> rows(n_rows * n);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = m.mean[i % n] * (i % n == 2 ? -1.0 : 1.0 + 0.01 * static_cast<double>(i % 5));
+  for (size_t r = 0; r < n_rows; ++r) ASSERT_TRUE(WithinRoom(m, &rows[r * n]));
+  std::vector<double> out, alone;
+  bool ok[4] = {};
+  ASSERT_EQ(Fold(m, rows, n_rows, out, ok), n_rows);
+  for (size_t r = 0; r < n_rows; ++r) {
+    const std::vector<double> one(rows.begin() + static_cast<long>(r * n), rows.begin() + static_cast<long>((r + 1) * n));
+    bool ok1[4] = {};
+    ASSERT_EQ(Fold(m, one, 1, alone, ok1), 1u);
+    EXPECT_EQ(out[r], alone[0]) << "row " << r;
+  }
+}
+
+TEST(LinearBox, NoBoxWhenALimitIsTooSmallToWrite) {
+  BoxModel m = MakeBoxModel(4, 1);
+  m.mean[1] = 0.0;
+  m.scale[1] = 1e-312;  // subnormal: the limit t * scale has top 16 bits 0
+  m.lm.coef[1] = 1e-5;  // w = coef / scale = 1e307, still finite: the fold itself stands
+  kiln::internal::FoldScaler(m.lm, m.mean.data(), m.scale.data(), m.f);
+  ASSERT_FALSE(m.f.empty());
+  EXPECT_TRUE(m.f.box.empty());
+  std::vector<double> rows = {1, 0, 1, 1, 2, 0, 2, 2, 3, 0, 3, 3, 4, 0, 4, 4};
+  std::vector<double> out;
+  bool ok[4] = {};
+  EXPECT_EQ(Fold(m, rows, 4, out, ok), 4u);  // the bound alone
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "linear.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -88,6 +89,19 @@ KILN_INLINE Lanes Odds(Lanes a, Lanes b) { return __builtin_shuffle(a, b, LaneIn
 KILN_INLINE Lanes Lows(Lanes a, Lanes b) { return __builtin_shuffle(a, b, LaneIndex{0, 1, 4, 5}); }
 KILN_INLINE Lanes Highs(Lanes a, Lanes b) { return __builtin_shuffle(a, b, LaneIndex{2, 3, 6, 7}); }
 #endif
+// Two doubles: half of a Lanes. On Zen 1 a 256-bit lane-crossing shuffle (vperm2f128) is 8 µops;
+// taking a vector apart into halves (vextractf128) and storing or adding halves is 1 µop each.
+typedef double Half __attribute__((vector_size(2 * sizeof(double))));
+KILN_INLINE Half LowHalf(Lanes v) { return Half{v[0], v[1]}; }
+KILN_INLINE Half HighHalf(Lanes v) { return Half{v[2], v[3]}; }
+KILN_INLINE Lanes Join(Half lo, Half hi) { return Lanes{lo[0], lo[1], hi[0], hi[1]}; }
+KILN_INLINE void StoreHalf(double* p, Half h) { std::memcpy(p, &h, sizeof h); }
+// Keeps the compiler from merging a half's extraction with the shuffles around it back into one
+// lane-crossing two-vector shuffle (GCC's generic tuning does).
+KILN_INLINE Half Opaque(Half h) {
+  asm("" : "+x"(h));
+  return h;
+}
 #else
 struct Lanes {
   double v[L] = {};
@@ -146,18 +160,42 @@ KILN_INLINE Lanes Evens(Lanes a, Lanes b) { return Lanes{{a.v[0], b.v[0], a.v[2]
 KILN_INLINE Lanes Odds(Lanes a, Lanes b) { return Lanes{{a.v[1], b.v[1], a.v[3], b.v[3]}}; }
 KILN_INLINE Lanes Lows(Lanes a, Lanes b) { return Lanes{{a.v[0], a.v[1], b.v[0], b.v[1]}}; }
 KILN_INLINE Lanes Highs(Lanes a, Lanes b) { return Lanes{{a.v[2], a.v[3], b.v[2], b.v[3]}}; }
+struct Half {
+  double v[2] = {};
+  double operator[](size_t l) const { return v[l]; }
+  friend Half operator+(Half a, Half b) { return Half{{a.v[0] + b.v[0], a.v[1] + b.v[1]}}; }
+};
+KILN_INLINE Half LowHalf(Lanes v) { return Half{{v.v[0], v.v[1]}}; }
+KILN_INLINE Half HighHalf(Lanes v) { return Half{{v.v[2], v.v[3]}}; }
+KILN_INLINE Lanes Join(Half lo, Half hi) { return Lanes{{lo.v[0], lo.v[1], hi.v[0], hi.v[1]}}; }
+KILN_INLINE void StoreHalf(double* p, Half h) { std::memcpy(p, h.v, sizeof h.v); }
+KILN_INLINE Half Opaque(Half h) { return h; }
 #endif
 
 KILN_INLINE Lanes Abs(Lanes v) { return FromBits(Bits(v) & SplatBits(0x7fffffffffffffffULL)); }  // NaN stays NaN
 // a in the lanes where m is set, b elsewhere.
 KILN_INLINE Lanes Select(LaneBits m, Lanes a, Lanes b) { return FromBits((Bits(a) & m) | (Bits(b) & ~m)); }
+// a < b ? c : d lane by lane (one blend instead of Select's three logic operations).
+#if defined(__GNUC__) || defined(__clang__)
+KILN_INLINE Lanes IfLess(Lanes a, Lanes b, Lanes c, Lanes d) { return a < b ? c : d; }
+#else
+KILN_INLINE Lanes IfLess(Lanes a, Lanes b, Lanes c, Lanes d) { return Select(Less(a, b), c, d); }
+#endif
+// -|v|: the sign bit set (one operation).
+KILN_INLINE Lanes NegAbs(Lanes v) { return FromBits(Bits(v) | SplatBits(0x8000000000000000ULL)); }
+// Whether any lane of m is set.
+KILN_INLINE bool AnyLane(LaneBits m) {
+  uint64_t a[L];
+  std::memcpy(a, &m, sizeof a);
+  return ((a[0] | a[1]) | (a[2] | a[3])) != 0;
+}
 
 // The four vectors' lane sums [sum a0, sum a1, sum a2, sum a3], each (l0 + l1) + (l2 + l3): the
 // order linear.h defines, in two shuffle-and-add steps for four rows instead of two per row.
 KILN_INLINE Lanes SumLanes(Lanes a0, Lanes a1, Lanes a2, Lanes a3) {
   const Lanes s01 = Evens(a0, a1) + Odds(a0, a1);  // [a0_0+a0_1, a1_0+a1_1, a0_2+a0_3, a1_2+a1_3]
   const Lanes s23 = Evens(a2, a3) + Odds(a2, a3);
-  return Lows(s01, s23) + Highs(s01, s23);
+  return Join(LowHalf(s01) + Opaque(HighHalf(s01)), LowHalf(s23) + Opaque(HighHalf(s23)));
 }
 
 // ExpNonPositive (linear.h). Cody-Waite: k * kLn2Hi is exact for |k| < 2^21 (kLn2Hi has 32
@@ -172,6 +210,10 @@ constexpr double kLn2Hi = 0x1.62e42feep-1;          // fdlibm's ln2HI
 constexpr double kLn2Lo = 0x1.a39ef35793c76p-33;    // ln2 - kLn2Hi (fdlibm's ln2LO)
 constexpr uint64_t kScaleBias = 600;
 constexpr double kUnscale = 0x1p-600;
+// From here up, one multiply by 2^k gives the same bits as the two above: x >= -707 means
+// k >= -1020, so 2^k and e * 2^k (e >= 0.7) are normal and both ways are exact. A block of rows
+// with every x here (any score within +-707 for expit) takes one multiply and no clamp.
+constexpr double kExpOneScaleMin = -707.0;
 
 // G independent vectors at once, step by step (each step's G operations side by side, so the
 // out-of-order core always has independent work; written one vector after another, the
@@ -180,7 +222,14 @@ constexpr double kUnscale = 0x1p-600;
 template <size_t G>
 KILN_INLINE void ExpLanesG(const Lanes* xin, Lanes* y) {
   Lanes x[G], t[G], r[G], r2[G], r4[G], r8[G], p[G];
-  for (size_t g = 0; g < G; ++g) x[g] = Select(Less(xin[g], Splat(kExpMin)), Splat(kExpMin), xin[g]);  // NaN compares false and stays NaN
+  // One vector (one row, a lone block, softmax) keeps the clamp: the test would cost what it saves.
+  bool one_scale = false;
+  if constexpr (G > 1) {
+    LaneBits low = Less(xin[0], Splat(kExpOneScaleMin));
+    for (size_t g = 1; g < G; ++g) low |= Less(xin[g], Splat(kExpOneScaleMin));
+    one_scale = !AnyLane(low);  // NaN compares false: it stays NaN either way
+  }
+  for (size_t g = 0; g < G; ++g) x[g] = one_scale ? xin[g] : IfLess(xin[g], Splat(kExpMin), Splat(kExpMin), xin[g]);
   for (size_t g = 0; g < G; ++g) t[g] = x[g] * Splat(kLog2e) + Splat(kRoundShift);
   for (size_t g = 0; g < G; ++g) {
     const Lanes k = t[g] - Splat(kRoundShift);
@@ -203,8 +252,12 @@ KILN_INLINE void ExpLanesG(const Lanes* xin, Lanes* y) {
   for (size_t g = 0; g < G; ++g) {
     const Lanes e = Splat(1.0) + (r[g] + r2[g] * p[g]);
     // t's low bits hold k (two's complement) on top of the shift's bits: k + bias goes to the exponent field.
-    const LaneBits scale = (Bits(t[g]) - Bits(Splat(kRoundShift)) + SplatBits(1023 + kScaleBias)) << 52;
-    y[g] = (e * FromBits(scale)) * Splat(kUnscale);
+    if (one_scale) {
+      y[g] = e * FromBits((Bits(t[g]) - Bits(Splat(kRoundShift)) + SplatBits(1023)) << 52);
+    } else {
+      const LaneBits scale = (Bits(t[g]) - Bits(Splat(kRoundShift)) + SplatBits(1023 + kScaleBias)) << 52;
+      y[g] = (e * FromBits(scale)) * Splat(kUnscale);
+    }
   }
 }
 
@@ -219,9 +272,9 @@ KILN_INLINE Lanes ExpLanes(Lanes x) {
 template <size_t G>
 KILN_INLINE void ExpitLanesG(const Lanes* x, Lanes* p) {
   Lanes a[G], z[G];
-  for (size_t g = 0; g < G; ++g) a[g] = -Abs(x[g]);
+  for (size_t g = 0; g < G; ++g) a[g] = NegAbs(x[g]);
   ExpLanesG<G>(a, z);
-  for (size_t g = 0; g < G; ++g) p[g] = Select(Less(x[g], Splat(0.0)), z[g], Splat(1.0)) / (Splat(1.0) + z[g]);
+  for (size_t g = 0; g < G; ++g) p[g] = IfLess(x[g], Splat(0.0), z[g], Splat(1.0)) / (Splat(1.0) + z[g]);
 }
 
 KILN_INLINE Lanes ExpitLanes(Lanes x) {
@@ -232,14 +285,27 @@ KILN_INLINE Lanes ExpitLanes(Lanes x) {
 
 // Rows i < m of the c <= 4 output columns col[0 .. c-1] (one lane per row) -> out[i * c + j]:
 // a full block of 4 columns transposes in registers and stores whole rows.
+KILN_INLINE void StoreRows4(Lanes c0, Lanes c1, Lanes c2, Lanes c3, double* out) {
+  // Rows 0 and 1 from the columns' low halves, rows 2 and 3 from their high halves, a half row
+  // per two-double unpack: no lane-crossing shuffle.
+  for (size_t h = 0; h < 2; ++h) {
+    Half a, b, c, d;
+    if (h == 0) {
+      a = LowHalf(c0), b = LowHalf(c1), c = LowHalf(c2), d = LowHalf(c3);
+    } else {
+      a = Opaque(HighHalf(c0)), b = Opaque(HighHalf(c1)), c = Opaque(HighHalf(c2)), d = Opaque(HighHalf(c3));
+    }
+    double* row = out + 2 * h * L;
+    StoreHalf(row, Half{a[0], b[0]});
+    StoreHalf(row + 2, Half{c[0], d[0]});
+    StoreHalf(row + L, Half{a[1], b[1]});
+    StoreHalf(row + L + 2, Half{c[1], d[1]});
+  }
+}
+
 KILN_INLINE void StoreRows(const Lanes* col, size_t c, size_t m, double* out) {
   if (c == L && m == L) {
-    const Lanes t0 = Evens(col[0], col[1]), t1 = Odds(col[0], col[1]);  // [c0_0 c1_0 c0_2 c1_2], ...
-    const Lanes t2 = Evens(col[2], col[3]), t3 = Odds(col[2], col[3]);
-    Store(out, Lows(t0, t2));
-    Store(out + L, Lows(t1, t3));
-    Store(out + 2 * L, Highs(t0, t2));
-    Store(out + 3 * L, Highs(t1, t3));
+    StoreRows4(col[0], col[1], col[2], col[3], out);
     return;
   }
   for (size_t i = 0; i < m; ++i) {
@@ -252,6 +318,17 @@ KILN_INLINE void StoreRows(const Lanes* col, size_t c, size_t m, double* out) {
 // side by side, so their dependency chains overlap.
 template <size_t G>
 KILN_INLINE void WriteBinaryRows(const RawHead& h, const Lanes* x, size_t m, double* out) {
+  if (m == L && h.probabilities && h.decision && h.link == Link::kLogistic) {
+    // sklearn's LogisticRegression with both outputs, the common case: the four columns straight
+    // from registers to the rows (the general code below indexes columns at run time, in memory).
+    Lanes p[G];
+    ExpitLanesG<G>(x, p);
+    for (size_t g = 0; g < G; ++g) {
+      const LaneBits positive = h.label_ge ? LessEq(Splat(0.0), x[g]) : Less(Splat(0.0), x[g]);
+      StoreRows4(Select(positive, Splat(1.0), Splat(0.0)), Splat(1.0) - p[g], p[g], x[g], out + g * L * L);
+    }
+    return;
+  }
   Lanes col[G][L];
   size_t c = 0;
   for (size_t g = 0; g < G; ++g) {
@@ -390,9 +467,68 @@ KILN_INLINE Lanes LoadTail(const T* p, size_t tail, LaneBits mask) {
   return Lanes{a, b, c, 0.0};
 }
 
-// R <= 4 rows' folded raw scores, class-major (raw[q * 4 + i]) with their bound sums, in one
+// The box check's word operations on a Lanes' bits as 16 x 16-bit words (it reads the top word of
+// each double: sign, exponent, 4 mantissa bits): max, and max(a, b) - b, which is 0 where a <= b
+// (unsigned) and a - b > 0 elsewhere. Two instructions where a saturating subtraction would be one,
+// but GCC's vector code has none and the intrinsics would need the AVX2 build apart.
+#if defined(__GNUC__) || defined(__clang__)
+typedef uint16_t Words __attribute__((vector_size(L * sizeof(double))));
+KILN_INLINE Words AsWords(Lanes v) {
+  Words w;
+  std::memcpy(&w, &v, sizeof w);
+  return w;
+}
+KILN_INLINE Words MaxWords(Words a, Words b) { return a > b ? a : b; }
+KILN_INLINE Words OverWords(Words a, Words b) { return MaxWords(a, b) - b; }
+KILN_INLINE bool AnyWord(Words a) {
+  uint64_t v[L];
+  std::memcpy(v, &a, sizeof v);
+  return ((v[0] | v[1]) | (v[2] | v[3])) != 0;
+}
+#else
+struct Words {
+  uint16_t v[4 * L] = {};
+  Words& operator|=(const Words& b) {
+    for (size_t i = 0; i < 4 * L; ++i) v[i] |= b.v[i];
+    return *this;
+  }
+};
+KILN_INLINE Words AsWords(Lanes v) {
+  Words w;
+  std::memcpy(w.v, &v, sizeof w.v);
+  return w;
+}
+KILN_INLINE Words MaxWords(Words a, Words b) {
+  for (size_t i = 0; i < 4 * L; ++i) a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
+  return a;
+}
+KILN_INLINE Words OverWords(Words a, Words b) {
+  for (size_t i = 0; i < 4 * L; ++i) a.v[i] = a.v[i] > b.v[i] ? static_cast<uint16_t>(a.v[i] - b.v[i]) : 0;
+  return a;
+}
+KILN_INLINE bool AnyWord(Words a) {
+  for (size_t i = 0; i < 4 * L; ++i) {
+    if (a.v[i] != 0) return true;
+  }
+  return false;
+}
+#endif
+KILN_INLINE Words LoadWords(const uint64_t* p) {
+  Words w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// FoldedBlock's answer when kBox and a row is outside the box: the block is to be checked the exact way.
+constexpr unsigned kBoxMiss = 1u << 31;
+
+// R <= 4 rows' folded raw scores, class-major (raw[q * 4 + i]) with the rows' fold check, in one
 // pass: each product w x feeds both. Returns the rows within their bound as bits (bit i: row i).
-template <size_t R, bool kReadPast, class T>
+// kBox: the check is the box (FoldedScaler::box) instead of the bound: a word max of the R rows'
+// values per 4 features, then what exceeds the features' limits ored in, 3 + 3 instructions per 4
+// features where the bound takes 2 per row (8): the same raw scores, and all R rows within their
+// bound, or kBoxMiss.
+template <size_t R, bool kReadPast, bool kBox, class T>
 KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, const T* const* x, double* raw) {
   const size_t n = lm.n_features;
   const size_t full = n - n % L;
@@ -400,37 +536,68 @@ KILN_INLINE unsigned FoldedBlock(const LinearModel& lm, const FoldedScaler& f, c
   // All ones in the lanes of the last partial load that hold features.
   const LaneBits tail = Less(Lanes{0.0, 1.0, 2.0, 3.0}, Splat(static_cast<double>(n % L)));
   LaneBits ok = ~LaneBits{};
+  Words miss{};
   const double* w = f.w.data();
   for (size_t q = 0; q < k; ++q, w += f.stride) {
+    const bool box = kBox && q == 0;  // the box is on the inputs: one class's pass checks it
     Lanes acc[L], bound[L];
     for (size_t i = 0; i < L; ++i) acc[i] = bound[i] = Lanes{};
+    // One step of 4 features: xv[i] = row i's values.
+    const auto step = [&](const Lanes wv, const Lanes* xv, size_t j) {
+      for (size_t i = 0; i < R; ++i) {
+        const Lanes y = wv * xv[i];
+        acc[i] += y;
+        if (!kBox) bound[i] += Abs(y);  // |fl(w x)| = fl(|w| |x|)
+      }
+      if (box) {
+        Words m = AsWords(xv[0]);
+        if (R == 4) {
+          m = MaxWords(MaxWords(m, AsWords(xv[1])), MaxWords(AsWords(xv[2]), AsWords(xv[3])));
+        } else {
+          for (size_t i = 1; i < R; ++i) m = MaxWords(m, AsWords(xv[i]));
+        }
+        miss |= OverWords(m, LoadWords(f.box.data() + j));
+      }
+    };
     size_t j = 0;
     for (; j < full; j += L) {
-      const Lanes wv = Load(w + j);
-      for (size_t i = 0; i < R; ++i) {
-        const Lanes y = wv * Load(x[i] + j);
-        acc[i] += y;
-        bound[i] += Abs(y);  // |fl(w x)| = fl(|w| |x|)
-      }
+      Lanes xv[R];
+      for (size_t i = 0; i < R; ++i) xv[i] = Load(x[i] + j);
+      step(Load(w + j), xv, j);
     }
     if (j < n) {
-      const Lanes wv = Load(w + j);  // zero past n_features
-      for (size_t i = 0; i < R; ++i) {
-        const Lanes y = wv * LoadTail<kReadPast>(x[i] + j, n - j, tail);
-        acc[i] += y;
-        bound[i] += Abs(y);
-      }
+      Lanes xv[R];
+      for (size_t i = 0; i < R; ++i) xv[i] = LoadTail<kReadPast>(x[i] + j, n - j, tail);
+      step(Load(w + j), xv, j);  // w is zero past n_features
     }
-    Store(raw + q * L, SumLanes(acc[0], acc[1], acc[2], acc[3]) + Splat(f.b[q]));
+    Store(raw + q * L, SumLanes(acc[0], acc[1], acc[2], acc[3]) + Load(f.b.data() + q * L));
     // NaN or inf in a row makes its bound NaN or inf: not ok, like a bound that is too large.
-    ok &= LessEq(SumLanes(bound[0], bound[1], bound[2], bound[3]), Splat(f.room[q]));
+    if (!kBox) ok &= LessEq(SumLanes(bound[0], bound[1], bound[2], bound[3]), Load(f.room.data() + q * L));
   }
+  if (kBox) return AnyWord(miss) ? kBoxMiss : (1u << R) - 1;
   // The lanes past R hold bounds of 0, always within room (> 0): "all ok" is one test.
   const LaneBits halves = ok & Bits(Highs(FromBits(ok), FromBits(ok)));
   if ((Lane(halves, 0) & Lane(halves, 1)) != 0) return (1u << R) - 1;
   unsigned bits = 0;
   for (size_t i = 0; i < R; ++i) bits |= Lane(ok, i) != 0 ? 1u << i : 0u;
   return bits;
+}
+
+// Blocks of a call that may miss the box before the rest of the call checks the exact way only: a
+// model whose inputs routinely fall outside it (negative values: the box is one-sided) scores at
+// most this many blocks' dot products twice per call, instead of every block.
+constexpr size_t kBoxMaxMisses = 4;
+
+// A full block of 4 rows, checked by the box while `use_box` (the exact bound deciding a miss).
+template <bool kReadPast, class T>
+KILN_INLINE unsigned FullBlock(const LinearModel& lm, const FoldedScaler& f, const T* const* x, double* raw,
+                               size_t& misses) {
+  if (misses < kBoxMaxMisses) {
+    const unsigned bits = FoldedBlock<L, kReadPast, true>(lm, f, x, raw);
+    if (bits != kBoxMiss) return bits;
+    ++misses;
+  }
+  return FoldedBlock<L, kReadPast, false>(lm, f, x, raw);
 }
 
 // Blocks whose links are computed side by side when rows have one raw score: a block's exp,
@@ -448,6 +615,7 @@ KILN_INLINE size_t FoldedPredictT(const LinearModel& lm, const FoldedScaler& f, 
   const size_t stride = f.stride;
   constexpr size_t G = kLinkGroupBlocks;
   const bool grouped = lm.k == 1 && h.task == Task::kClassification;
+  size_t misses = f.box.empty() ? kBoxMaxMisses : 0;  // box misses so far (no box: as if used up)
   for (; r < n_rows; r += L) {
     if (grouped && n_rows - r >= G * L && (n_rows - r - (G * L - 1)) * n >= stride) {
       Lanes x[G];
@@ -456,7 +624,7 @@ KILN_INLINE size_t FoldedPredictT(const LinearModel& lm, const FoldedScaler& f, 
         const T* b = rows + (r + g * L) * n;
         const T* xg[L] = {b, b + n, b + 2 * n, b + 3 * n};
         double raw_g[L];
-        all = FoldedBlock<L, true>(lm, f, xg, raw_g) == (1u << L) - 1 && all;
+        all = FullBlock<true>(lm, f, xg, raw_g, misses) == (1u << L) - 1 && all;
         x[g] = Load(raw_g);
       }
       if (all) {
@@ -472,13 +640,13 @@ KILN_INLINE size_t FoldedPredictT(const LinearModel& lm, const FoldedScaler& f, 
     // A full load of a row's last values reads up to stride - n values past it: fine inside the
     // matrix, not past its end.
     if (m == L && (n_rows - r - (L - 1)) * n >= stride) {
-      in_bound = FoldedBlock<L, true>(lm, f, x, raw);
+      in_bound = FullBlock<true>(lm, f, x, raw, misses);
     } else {
       switch (m) {
-        case 1: in_bound = FoldedBlock<1, false>(lm, f, x, raw); break;
-        case 2: in_bound = FoldedBlock<2, false>(lm, f, x, raw); break;
-        case 3: in_bound = FoldedBlock<3, false>(lm, f, x, raw); break;
-        default: in_bound = FoldedBlock<4, false>(lm, f, x, raw); break;
+        case 1: in_bound = FoldedBlock<1, false, false>(lm, f, x, raw); break;
+        case 2: in_bound = FoldedBlock<2, false, false>(lm, f, x, raw); break;
+        case 3: in_bound = FoldedBlock<3, false, false>(lm, f, x, raw); break;
+        default: in_bound = FullBlock<false>(lm, f, x, raw, misses); break;
       }
     }
     if (in_bound != (1u << m) - 1) {
@@ -566,8 +734,8 @@ void FoldScaler(const LinearModel& lm, const double* mean, const double* scale, 
   FoldedScaler f;
   f.stride = (n + kDotLanes - 1) / kDotLanes * kDotLanes;
   f.w.assign(k * f.stride, 0.0);
-  f.b.resize(k);
-  f.room.resize(k);
+  f.b.resize(k * kDotLanes);
+  f.room.resize(k * kDotLanes);
   for (size_t q = 0; q < k; ++q) {
     double b = lm.intercept[q];
     double fixed = std::fabs(lm.intercept[q]);
@@ -579,9 +747,38 @@ void FoldScaler(const LinearModel& lm, const double* mean, const double* scale, 
       fixed += std::fabs(w * mean[j]);
     }
     if (!std::isfinite(b)) return;
-    f.b[q] = b;
-    f.room[q] = kFoldMaxRawError / gamma - (fixed + std::fabs(b));
-    if (!(f.room[q] > 0.0)) return;  // not even a row of zeros would fold
+    const double room = kFoldMaxRawError / gamma - (fixed + std::fabs(b));
+    if (!(room > 0.0)) return;  // not even a row of zeros would fold
+    for (size_t l = 0; l < kDotLanes; ++l) f.b[q * kDotLanes + l] = b, f.room[q * kDotLanes + l] = room;
+  }
+  // The box: limits B_j = t * (|mean_j| + scale_j), a feature's typical size, with t as large as
+  // sum_j |w[q][j]| B_j <= room[q] allows for every class, less the rounding of the bound as the
+  // kernel sums it and of these sums (8 (n + 8) u, over twice both). A row inside the box has
+  // sum_j |w x| < that sum, so its bound passes.
+  const double shrink = 1.0 - 8.0 * static_cast<double>(n + 8) * u;
+  double t = HUGE_VAL;
+  for (size_t q = 0; q < k; ++q) {
+    double sum = 0.0;
+    for (size_t j = 0; j < n; ++j) sum += std::fabs(f.w[q * f.stride + j]) * (std::fabs(mean[j]) + std::fabs(scale[j]));
+    if (sum > 0.0) t = std::min(t, f.room[q * kDotLanes] * shrink / sum);
+  }
+  f.box.assign(f.stride, ~uint64_t{0});  // the lanes past n_features never miss
+  for (size_t j = 0; j < n; ++j) {
+    bool used = false;
+    for (size_t q = 0; q < k; ++q) used = used || f.w[q * f.stride + j] != 0.0;
+    uint64_t top = kBoxMaxTop;  // a feature no class uses: any finite x >= 0
+    if (used) {
+      const double limit = t * (std::fabs(mean[j]) + std::fabs(scale[j]));
+      uint64_t bits;
+      std::memcpy(&bits, &limit, sizeof bits);
+      // x < the double whose top word is limit's (the rest zero) <= limit: x's top word < limit's.
+      if (!(limit >= 0.0) || (bits >> 48) == 0) {
+        f.box.clear();  // a limit too small to write: no box, every row checked the exact way
+        break;
+      }
+      top = std::min<uint64_t>((bits >> 48) - 1, kBoxMaxTop);
+    }
+    f.box[j] = top << 48 | 0xFFFFFFFFFFFFULL;
   }
   out = std::move(f);
 }

@@ -50,13 +50,25 @@ inline constexpr double kFoldMaxRawError = 1e-11;
 // FoldScaler); a row is folded only if that is <= kFoldMaxRawError, i.e. sum_j |w x| <= room[q].
 // The bound sums |fl(w x)|, which equals fl(|w| |x|) (rounding is symmetric in sign), so it
 // reuses the dot product's products.
+//
+// A cheaper sufficient check comes first for full blocks of 4 rows: the box. Feature j's limit
+// B_j (from the scaler's mean and scale, see FoldScaler) is written as the top 16 bits of a
+// double (sign, exponent, 4 mantissa bits), top_j; a row is inside the box when every value's top
+// 16 bits are <= top_j, i.e. 0 <= x_j < B_j, and then sum_j |w x| < sum_j |w| B_j <= room[q]:
+// its bound passes. Only non-negative values can be inside (the words compare unsigned, so no
+// absolute value is taken: a sign bit is a large word); NaN and inf never are. A block with a row outside is checked the exact way,
+// so which rows fold, and their bits, are what the bound alone gives.
 struct FoldedScaler {
   size_t stride = 0;          // n_features rounded up to kDotLanes
   std::vector<double> w;      // k x stride, zero after n_features (the kernel's last partial load)
-  std::vector<double> b;      // k
-  std::vector<double> room;   // k: kFoldMaxRawError / gamma - fixed[q]
+  std::vector<double> b;      // k x kDotLanes: b[q] in each lane (a vector load, no broadcast)
+  std::vector<double> room;   // k x kDotLanes: kFoldMaxRawError / gamma - fixed[q], likewise
+  std::vector<uint64_t> box;  // stride: top_j << 48 | 0xffffffffffff (all ones past n_features); empty: no box
   bool empty() const { return w.empty(); }
 };
+
+// The largest top_j of the box: the top 16 bits of the largest finite double (any finite x >= 0).
+inline constexpr uint64_t kBoxMaxTop = 0x7fef;
 
 // Fills `out` for a scaler (mean, scale) in front of lm; leaves it empty when no row could be
 // folded within kFoldMaxRawError, or a folded coefficient is not finite.
