@@ -4,9 +4,8 @@
 // 12-field object on each read) to look for a per-route handler Kiln never sets: registered in a
 // scope of its own, that hook is attached to no route, and only the sampler is used.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import underPressure from '@fastify/under-pressure';
-import type { FastifyBaseLogger } from 'fastify';
 
 import type { PressureConfig } from './config.js';
 import { JSON_TYPE } from './context.js';
