@@ -89,3 +89,25 @@ test('a predict request gets the response listeners of a bare Fastify route, and
     await bare.close();
   }
 });
+
+test('the predict handlers are plain functions: a request answered on the event loop costs no promise', async () => {
+  const config = resolveConfig({ workers: 0, port: 0, host: '127.0.0.1', cache: false, logLevel: 'silent', pollIntervalMs: 0, modelsDir: path.join(ROOT, 'models') }, {});
+  const server = await createServer(config);
+  try {
+    const routes = ['/models/:name/predict', '/models/:name/versions/:version/predict', '/v1/models/:name(^.+)::predict', '/v1/models/:name/versions/:version(^.+)::predict', '/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer'];
+    for (const url of routes) {
+      const found = server.app.findRoute({ method: 'POST', url });
+      assert.ok(found, url);
+      assert.equal(found.handler.constructor.name, 'Function', `${url}: an async handler makes a promise (and Fastify a thenable job) per request`);
+    }
+    // The V1 route answers through the sync path.
+    const model = server.repository.get('breast_cancer_logreg').model;
+    const record = {};
+    for (const input of model.inputs) record[input.name] = 1;
+    const r = await server.app.inject({ method: 'POST', url: '/v1/models/breast_cancer_logreg:predict', payload: { instances: [record] } });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.body, JSON.stringify({ predictions: [model.predict(record)] }));
+  } finally {
+    await server.close();
+  }
+});

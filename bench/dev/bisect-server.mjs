@@ -15,7 +15,8 @@
 //   logger           Fastify logger: false instead of pino (Kiln's app has it off itself now and
 //                    writes its own lines: this matters only for an older KILN_BISECT_ROOT)
 //   timeouts         Fastify's requestTimeout / keepAliveTimeout options left at Fastify's defaults
-//   ctype-hook       Kiln's global onRequest hook (content type of bodiless V2 requests)
+//   ctype-hook       Kiln's global onRequest hook (content type of untyped bodies; since the req
+//                    branch it also holds the overload check, which this then removes too)
 //   status-hook      Kiln's per-route status-counting hook (the onRoute hook; onSend now,
 //                    onResponse in older builds)
 //   cold-nexttick    process.nextTick is made hot (300,000 calls, optimised with monomorphic
@@ -99,7 +100,7 @@ globalThis.__kilnBisect = {
     const addHook = app.addHook.bind(app);
     let hooksSeen = 0;
     app.addHook = (name, fn) => {
-      // Kiln's first onRequest hook is the content-type one (under-pressure's comes through its plugin instance).
+      // Kiln's first onRequest hook: content type and (req branch on) the overload check.
       if (name === 'onRequest' && hooksSeen++ === 0 && OFF.has('ctype-hook')) return app;
       if (name === 'onRoute' && OFF.has('status-hook')) return app;
       return addHook(name, fn);

@@ -6,7 +6,8 @@
 // Targets: parsed, raw (bench/peers/noop-fastify.mjs, workers 0, answering Kiln's logreg reply),
 // logreg, rf, gbm (POST /models/breast_cancer_<m>/predict, `kiln serve --workers 0 --no-cache`,
 // one jittered record per request cycling 4,096 distinct bodies as the bench does), v2-logreg
-// (POST /v2/models/breast_cancer_logreg/infer, one FP64 [1,30] tensor); `before:<target>` serves
+// (POST /v2/models/breast_cancer_logreg/infer, one FP64 [1,30] tensor), v1-logreg (POST
+// /v1/models/breast_cancer_logreg:predict, {"instances": [one record]}); `before:<target>` serves
 // the same through another checkout's dist/ (--before DIR, a directory holding dist/, build/,
 // models/, package.json, node_modules/); before:app-parsed / before:app-raw: the no-op routes
 // inside that checkout's app (bisect-server.mjs of this checkout, KILN_BISECT_ROOT=DIR). --prof DIR runs the Kiln servers under
@@ -76,6 +77,9 @@ for (const [short, name] of Object.entries(MODELS)) {
   }
   bodyFiles['v2-logreg'] = path.join(tmp, 'v2-logreg.jsonl');
   writeFileSync(bodyFiles['v2-logreg'], `${lines.join('\n')}\n`);
+  const { records } = benchRows(path.join(ROOT, 'models', 'breast_cancer_logreg.json'), 4096);
+  bodyFiles['v1-logreg'] = path.join(tmp, 'v1-logreg.jsonl');
+  writeFileSync(bodyFiles['v1-logreg'], `${records.map((r) => JSON.stringify({ instances: [r] })).join('\n')}\n`);
 }
 
 const servers = [];
@@ -163,8 +167,10 @@ function urlOf(target) {
       ? `/noop/${base.replace('app-', '')}`
       : base === 'v2-logreg'
         ? '/v2/models/breast_cancer_logreg/infer'
-        : `/models/${MODELS[base]}/predict`;
-  const bodies = MODELS[base] || base === 'v2-logreg' ? bodyFiles[base] : bodyFiles.logreg;
+        : base === 'v1-logreg'
+          ? '/v1/models/breast_cancer_logreg:predict'
+          : `/models/${MODELS[base]}/predict`;
+  const bodies = MODELS[base] || base === 'v2-logreg' || base === 'v1-logreg' ? bodyFiles[base] : bodyFiles.logreg;
   return { url: `http://127.0.0.1:${proc.port}${url}`, pid: proc.child.pid, bodies };
 }
 

@@ -3,7 +3,7 @@
 // measured requests (this script waits for a go-file between the phases), so the count is
 // repeatable where CPU time on the shared machine is not.
 //   TARGET: kiln:<route> (Kiln's app, createServer in this process, cache off, poll off; route:
-//   logreg | rf | gbm | v2-logreg) or bare:<features> (a Fastify app answering a constant, with the
+//   logreg | rf | gbm | v2-logreg | v1-logreg) or bare:<features> (a Fastify app answering a constant, with the
 //   comma-separated features of Kiln's app switched on: logger, pressure, hooks, schema, buffer;
 //   logger is Fastify's own pino logger with request logging off, which Kiln no longer uses).
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,13 +18,15 @@ const [target, warmArg, measureArg, goFile] = process.argv.slice(2);
 const WARM = Number(warmArg ?? 20000);
 const N = Number(measureArg ?? 2000);
 const [kind, spec = ''] = target.split(':');
-const model = { logreg: 'breast_cancer_logreg', rf: 'breast_cancer_rf', gbm: 'breast_cancer_gbm', 'v2-logreg': 'breast_cancer_logreg' }[spec] ?? 'breast_cancer_logreg';
+const model = { logreg: 'breast_cancer_logreg', rf: 'breast_cancer_rf', gbm: 'breast_cancer_gbm', 'v2-logreg': 'breast_cancer_logreg', 'v1-logreg': 'breast_cancer_logreg' }[spec] ?? 'breast_cancer_logreg';
 const { records, matrix, names } = benchRows(path.join(ROOT, 'models', `${model}.json`), 4096);
 const w = names.length;
 const bodies =
   spec === 'v2-logreg'
     ? records.map((_, r) => JSON.stringify({ inputs: [{ name: 'input', shape: [1, w], datatype: 'FP64', data: Array.from(matrix.subarray(r * w, (r + 1) * w)) }] }))
-    : records.map((r) => JSON.stringify(r));
+    : spec === 'v1-logreg'
+      ? records.map((r) => JSON.stringify({ instances: [r] }))
+      : records.map((r) => JSON.stringify(r));
 
 let app;
 let url;
@@ -33,7 +35,7 @@ if (kind === 'kiln') {
   const { resolveConfig } = await import(path.join(ROOT, 'dist/server/config.js'));
   const server = await createServer(resolveConfig({ models: path.join(ROOT, 'models'), cache: false, logLevel: 'warn', poll: 0, workers: 0, maxEventLoopDelayMs: 3_600_000 }, {}));
   app = server.app;
-  url = spec === 'v2-logreg' ? `/v2/models/${model}/infer` : `/models/${model}/predict`;
+  url = spec === 'v2-logreg' ? `/v2/models/${model}/infer` : spec === 'v1-logreg' ? `/v1/models/${model}:predict` : `/models/${model}/predict`;
 } else {
   const features = new Set(spec.split(',').filter(Boolean));
   const { default: Fastify, LogController } = await import('fastify');

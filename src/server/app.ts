@@ -4,13 +4,13 @@
 
 import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyInstance, type onSendHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
-import underPressure from '@fastify/under-pressure';
 import { pino, type DestinationStream, type LoggerOptions } from 'pino';
 
 import { KilnError, isKilnError, ERROR_CODES, type KilnErrorCode } from '../errors.js';
 import type { ServerConfig } from './config.js';
 import { JSON_TYPE, KILN_VERSION, entryMetricsOf, type AppHooks, type ServerContext } from './context.js';
 import { ServerMetrics, type CountingChild } from './metrics.js';
+import { startPressureCheck } from './pressure.js';
 import { ModelRepository } from './repository.js';
 import { registerOperationsRoutes } from './routes/operations.js';
 import { registerPredictRoutes } from './routes/predict.js';
@@ -108,9 +108,16 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     },
   });
 
-  // Triton's own HTTP client sends JSON infer bodies with no Content-Type. V2 bodies are JSON, so
-  // a body without a declared type is read as JSON; a declared non-JSON type is still 415.
-  app.addHook('onRequest', (request, _reply, done) => {
+  // The one onRequest hook of every route (each hook is a call and a callback per request, so the
+  // two checks share it): refuse while overloaded (pressure.ts), and read a body without a declared
+  // type as JSON. Triton's own HTTP client sends JSON infer bodies with no Content-Type; a declared
+  // non-JSON type is still 415.
+  const pressure = await startPressureCheck(app, config.pressure, log);
+  app.addHook('onRequest', function kilnOnRequest(request, reply, done) {
+    if (pressure !== null && pressure.overloaded()) {
+      pressure.refuse(request, reply);
+      return;
+    }
     const h = request.headers;
     if (h['content-type'] === undefined && (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined)) {
       h['content-type'] = 'application/json';
@@ -165,25 +172,6 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     },
   });
   app.addSchema(S.errorSchema);
-
-  if (config.pressure.maxEventLoopDelayMs > 0 || config.pressure.maxEventLoopUtilization > 0 || config.pressure.maxHeapUsedBytes > 0 || config.pressure.maxRssBytes > 0) {
-    await app.register(underPressure, {
-      maxEventLoopDelay: config.pressure.maxEventLoopDelayMs,
-      maxEventLoopUtilization: config.pressure.maxEventLoopUtilization,
-      maxHeapUsedBytes: config.pressure.maxHeapUsedBytes,
-      maxRssBytes: config.pressure.maxRssBytes,
-      sampleInterval: config.pressure.sampleIntervalMs,
-      retryAfter: config.pressure.retryAfterSeconds,
-      pressureHandler: (request, reply, type, value) => {
-        log.warn({ reqId: request.id, code: 'KILN_OVERLOADED', pressure: type, value }, 'request refused: server under pressure');
-        void reply
-          .code(503)
-          .header('retry-after', String(config.pressure.retryAfterSeconds))
-          .type(JSON_TYPE)
-          .send(JSON.stringify({ error: `the server is overloaded (${type}); retry later`, code: 'KILN_OVERLOADED' }));
-      },
-    });
-  }
 
   // Errors: {"error": message}, a status from the error catalogue, one log line, no stack.
   const fail = (request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, cause?: unknown): void => {

@@ -5,27 +5,22 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FeatureRecord } from '../../encode.js';
 import { seconds, type ServerContext } from '../context.js';
 import { predictionText, predictionsText } from '../response-text.js';
-import type { ModelEntry } from '../repository.js';
 import * as S from '../schemas.js';
-import { cached, finish, predictRecords, recordBodyParser, resolve } from './serving.js';
+import { answerRecords, cached, finish, recordBodyParser, resolve } from './serving.js';
 
 export async function registerPredictRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { repository } = ctx;
-  // Not async: the one-record answer is sent synchronously (a sync throw takes the same error
-  // path as a rejection), which spares each request the handler's promise and Fastify's
-  // thenable job for the returned reply. Arrays may go to the thread pool: that part is async
-  // and resolves to nothing once the reply is sent.
+  // Not async: a record, or an array run on the event loop, is answered synchronously (a sync
+  // throw takes the same error path as a rejection), which spares each request the handler's
+  // promise and Fastify's thenable job for the returned reply. Arrays run on the thread pool
+  // return a promise resolving to nothing once the reply is sent (serving.ts answerRecords).
   type PredictRequest = FastifyRequest<{ Params: { name: string; version?: string }; Body: FeatureRecord | FeatureRecord[] }>;
-  const predictMany = async (request: PredictRequest, reply: FastifyReply, entry: ModelEntry, key: string | null, records: FeatureRecord[]): Promise<void> => {
-    const { predictions, seconds: s } = await predictRecords(ctx, entry, records);
-    finish(ctx, request, reply, entry, key, predictionsText(predictions), predictions.length, s);
-  };
   const friendlyPredict = (request: PredictRequest, reply: FastifyReply): Promise<void> | undefined => {
     const entry = resolve(ctx, request, request.params.name, request.params.version);
     const key = cached(ctx, request, reply, entry, 'predict');
     if (reply.sent) return undefined;
     const body = request.body;
-    if (Array.isArray(body)) return predictMany(request, reply, entry, key, body);
+    if (Array.isArray(body)) return answerRecords(ctx, request, reply, entry, key, body, predictionsText);
     // One record: the model's one-row fast path (errors are the same, with row 0).
     const t0 = process.hrtime.bigint();
     const prediction = entry.model.predict(body);

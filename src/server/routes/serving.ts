@@ -86,16 +86,36 @@ export async function runOffLoop(entry: ModelEntry, batch: Batch): Promise<Batch
   return { kind: 'predictions', predictions: await model.predictBatchAsync(batch.records), rows: batch.rows };
 }
 
-export async function predictRecords(ctx: ServerContext, entry: ModelEntry, records: FeatureRecord[]): Promise<{ predictions: Prediction[]; seconds: number }> {
-  const { maxBatchRows, asyncBatchRows } = ctx.config;
+/**
+ * Predicts a batch of records and sends the answer (`text` writes the response body): on the event
+ * loop and synchronously below asyncBatchRows (the handler then returns nothing: no promise, no
+ * continuation per request), on the thread pool otherwise (a promise resolving once answered).
+ * Throws the batch-size errors synchronously; Fastify sends a handler's sync throw like a rejection.
+ */
+export function answerRecords(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  entry: ModelEntry,
+  key: string | null,
+  records: FeatureRecord[],
+  text: (predictions: Prediction[]) => string,
+): Promise<void> | undefined {
+  const { maxBatchRows } = ctx.config;
   if (records.length > maxBatchRows) {
     throw new KilnError('KILN_REQUEST_LIMIT', `the request has ${records.length} rows; this server takes at most ${maxBatchRows} per request`);
   }
   if (records.length === 0) throw new KilnError('KILN_REQUEST_INVALID', 'the request has no rows');
   const t0 = process.hrtime.bigint();
   const model = entry.model;
-  const predictions = records.length >= asyncBatchRows ? await model.predictBatchAsync(records) : model.predictBatch(records);
-  return { predictions, seconds: seconds(t0) };
+  if (offLoop(ctx, records.length)) {
+    return model.predictBatchAsync(records).then((predictions) => {
+      finish(ctx, request, reply, entry, key, text(predictions), predictions.length, seconds(t0));
+    });
+  }
+  const predictions = model.predictBatch(records);
+  finish(ctx, request, reply, entry, key, text(predictions), predictions.length, seconds(t0));
+  return undefined;
 }
 
 // Body parser of the record routes (friendly predict, KServe V1 predict): keeps the raw bytes

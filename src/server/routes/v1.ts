@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.js';
 import { isValidModelName } from '../repository.js';
 import { v1ResponseText } from '../response-text.js';
 import * as S from '../schemas.js';
-import { cached, finish, notReady, predictRecords, recordBodyParser, resolve } from './serving.js';
+import { answerRecords, cached, notReady, recordBodyParser, resolve } from './serving.js';
 
 // find-my-way: a regex parameter followed by a literal ':' ("::" escapes it). The regex sees the
 // decoded segment, so it takes anything ("..%2F" is "../"): checkName answers 400, not a 404.
@@ -23,13 +23,13 @@ const v1VersionParams = { type: 'object', properties: { name: { type: 'string' }
 
 export async function registerV1Routes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { repository } = ctx;
-  const v1Predict = async (request: FastifyRequest<{ Params: { name: string; version?: string }; Body: { instances: FeatureRecord[] } }>, reply: FastifyReply) => {
+  // Not async, like the friendly route (routes/predict.ts; serving.ts answerRecords).
+  const v1Predict = (request: FastifyRequest<{ Params: { name: string; version?: string }; Body: { instances: FeatureRecord[] } }>, reply: FastifyReply): Promise<void> | undefined => {
     checkName(request.params.name, request.params.version);
     const entry = resolve(ctx, request, request.params.name, request.params.version);
     const key = cached(ctx, request, reply, entry, 'v1');
-    if (reply.sent) return reply;
-    const { predictions, seconds: s } = await predictRecords(ctx, entry, request.body.instances);
-    return finish(ctx, request, reply, entry, key, v1ResponseText(predictions), predictions.length, s);
+    if (reply.sent) return undefined;
+    return answerRecords(ctx, request, reply, entry, key, request.body.instances, v1ResponseText);
   };
   const v1Schema = (params: object) => ({
     schema: { tags: ['v1'], summary: 'Predict (KServe V1 / TF Serving row format)', params, body: S.v1Request, response: { 200: S.v1Response, ...S.errorResponses } },
