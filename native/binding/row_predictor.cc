@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "errors.h"
+#include "kiln/record_scanner.h"
 #include "predict_args.h"
 
 namespace kiln_binding {
@@ -34,6 +35,45 @@ napi_value PredictRow(napi_env env, napi_callback_info info) {
     e.ThrowAsJavaScriptException();
   }
   return nullptr;  // undefined
+}
+
+struct BodyPredictor {
+  explicit BodyPredictor(const kiln::Model& m) : scanner(m.inputs()) {}
+  kiln::RecordScanner scanner;
+  std::shared_ptr<const kiln::Model> model;
+  std::unique_ptr<kiln::Workspace> workspace;
+  Napi::Reference<Napi::Float64Array> row_ref;
+  Napi::Reference<Napi::Float64Array> out_ref;
+  double* row = nullptr;
+  double* out = nullptr;
+};
+
+// Plain N-API for the same reason as PredictRow. Never throws for a body: anything the scanner
+// or the engine refuses is `false`, so errors keep coming from the JS path alone.
+napi_value PredictBody(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, &data) != napi_ok) return nullptr;
+  auto* p = static_cast<BodyPredictor*>(data);
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* bytes = nullptr;
+  if (argc < 1 || napi_get_typedarray_info(env, arg, &type, &length, &bytes, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, kCodeArgument, "predictBody(bytes): bytes must be a Uint8Array");
+    return nullptr;
+  }
+  bool ok = false;
+  try {
+    ok = p->scanner.Scan(std::string_view(static_cast<const char*>(bytes), length), p->row);
+    if (ok) p->model->Predict(p->row, 1, p->out, *p->workspace);
+  } catch (...) {
+    ok = false;  // the JS path predicts the same row again and reports the error
+  }
+  napi_value result = nullptr;
+  napi_get_boolean(env, ok, &result);
+  return result;
 }
 
 Napi::Float64Array Float64Arg(const Napi::CallbackInfo& info, size_t i, size_t need, const char* what) {
@@ -101,6 +141,26 @@ Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::
                        Napi::Value());
   Napi::Function fn(env, raw_fn);
   fn.AddFinalizer([](Napi::Env, RowPredictor* data) { delete data; }, p.get());
+  p.release();
+  return fn;
+}
+
+Napi::Value BindBody(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
+  Napi::Env env = info.Env();
+  Napi::Float64Array row = Float64Arg(info, 0, model->inputs().size(), "row");
+  Napi::Float64Array out = Float64Arg(info, 1, model->output_width(), "out");
+  auto p = Guard(env, [&] { return std::make_unique<BodyPredictor>(*model); });
+  p->workspace = Guard(env, [&] { return model->NewWorkspace(); });
+  p->model = std::move(model);
+  p->row_ref = Napi::Persistent(row);
+  p->out_ref = Napi::Persistent(out);
+  p->row = row.Data();
+  p->out = out.Data();
+  napi_value raw_fn = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, "predictBody", NAPI_AUTO_LENGTH, PredictBody, p.get(), &raw_fn),
+                       Napi::Value());
+  Napi::Function fn(env, raw_fn);
+  fn.AddFinalizer([](Napi::Env, BodyPredictor* data) { delete data; }, p.get());
   p.release();
   return fn;
 }

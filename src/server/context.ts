@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { FastifyBaseLogger } from 'fastify';
 
+import type { Prediction } from '../types.js';
 import type { ServerConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelEntry, ModelRepository } from './repository.js';
@@ -24,12 +25,15 @@ export interface KilnRequestState {
 
 /**
  * What the record routes' body parser found (see recordBodyParser): the entry the body was read
- * for, its cache key (null: no cache) and the cached response, if any.
+ * for, its cache key (null: no cache), the cached response, if any, and the prediction the
+ * native body path made (friendly route, one record; with the engine's seconds), if it did.
  */
 export interface RecordBody {
   entry: ModelEntry;
   key: string | null;
   hit: string | undefined;
+  prediction: Prediction | undefined;
+  seconds: number;
 }
 
 declare module 'fastify' {

@@ -8,7 +8,7 @@ import { KilnError, isKilnError } from '../../errors.js';
 import type { FeatureRecord } from '../../encode.js';
 import type { Prediction } from '../../types.js';
 import { ResponseCache } from '../cache.js';
-import { JSON_TYPE, seconds, type KilnRequestState, type ServerContext } from '../context.js';
+import { JSON_TYPE, seconds, type KilnRequestState, type RecordBody, type ServerContext } from '../context.js';
 import type { Batch, BatchResult } from '../marshal.js';
 import type { ModelEntry } from '../repository.js';
 
@@ -101,10 +101,13 @@ export async function predictRecords(ctx: ServerContext, entry: ModelEntry, reco
 // Body parser of the record routes (friendly predict, KServe V1 predict): keeps the raw bytes
 // and, when the model is there and its cache holds the answer, neither decodes nor parses them
 // (the key is the bytes; only bodies that were answered 200 are in the cache, so a hit body is
-// valid and the placeholder handed to the schema stands for it). Otherwise the body is parsed
-// with JSON.parse as before, and the schema and the encoder answer with the same errors.
-// (A native parse of the bytes into encoded rows was tried and measured slower than JSON.parse
-// plus the compiled JS encoder: bench/dev/README.md.)
+// valid and the placeholder handed to the schema stands for it). On a miss, the friendly route
+// first hands the bytes to the model's native body path (Model.predictBody: one plain record
+// scanned and predicted in one addon call, kiln/record_scanner.h); its prediction waits in
+// request.recordBody for the handler, and the placeholder again stands for the (valid) body.
+// Anything it declines is parsed with JSON.parse as before, and the schema and the encoder
+// answer with the same errors. (A native parse built on nlohmann/json's SAX was slower than
+// JSON.parse plus the compiled JS encoder; this scanner is faster: bench/dev/README.md.)
 const PLACEHOLDER_RECORD = Object.freeze({});
 const PLACEHOLDER_INSTANCES = Object.freeze({ instances: Object.freeze([]) });
 export const recordBodyParser = (ctx: ServerContext, kind: 'predict' | 'v1') => (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
@@ -124,10 +127,21 @@ export const recordBodyParser = (ctx: ServerContext, kind: 'predict' | 'v1') => 
     // Kept also without a cache: the handler serves this entry without a second lookup.
     const key = entry.cache ? ResponseCache.key(kind, body) : null;
     const hit = key === null ? undefined : entry.cache?.get(key);
-    request.recordBody = { entry, key, hit };
+    const pre: RecordBody = { entry, key, hit, prediction: undefined, seconds: 0 };
+    request.recordBody = pre;
     if (hit !== undefined) {
       done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
       return;
+    }
+    if (kind === 'predict') {
+      const t0 = process.hrtime.bigint();
+      const prediction = entry.model.predictBody(body);
+      if (prediction !== undefined) {
+        pre.prediction = prediction;
+        pre.seconds = seconds(t0);
+        done(null, PLACEHOLDER_RECORD);
+        return;
+      }
     }
   }
   try {
