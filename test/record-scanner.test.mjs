@@ -95,6 +95,8 @@ function* bodies(record, names, random) {
     yield text(entries.filter((_, j) => j !== i));
     yield text([...entries, [k, v]]);
     yield text([...entries, [k, 0]]);
+    // One key repeated in place of another: as many keys as inputs, one input absent.
+    if (entries.length > 1) yield text([...entries.filter((_, j) => j !== (i + 1) % entries.length), [k, 0]]);
     yield text([...entries, ['no such feature', 1]]);
     yield text(entries.map(([k2, v2], j) => [j === i ? `${k2} ` : k2, v2]));
     yield text(entries).replace(JSON.stringify(k), `"\\u${k.charCodeAt(0).toString(16).padStart(4, '0')}${JSON.stringify(k).slice(2)}`);
