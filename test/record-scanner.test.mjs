@@ -240,3 +240,26 @@ describe('kiln serve: friendly predict answers the same with and without the nat
     t.diagnostic(`${cases.length} bodies; native path accepted ${calls.accepted}, declined ${calls.declined}`);
   });
 });
+
+describe('kiln serve: a native-path answer is cached by the body bytes', () => {
+  let s;
+  before(async () => {
+    s = await start({ cache: true });
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test('miss through the scanner, then a hit with the same text', async () => {
+    const logreg = loadModel(path.join(fixtures, 'repo', 'logreg.json'));
+    const body = '{"x1": 0.25, "x2": -1.5e-1}';
+    assert.notEqual(logreg.predictBody(Buffer.from(body)), undefined, 'the scanner takes this body');
+    const first = await post(`${s.url}/models/logreg/predict`, body);
+    const second = await post(`${s.url}/models/logreg/predict`, body);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-kiln-cache'), null);
+    assert.equal(second.headers.get('x-kiln-cache'), 'hit');
+    assert.equal(second.text, first.text);
+    assert.equal(first.text, JSON.stringify(logreg.predict(JSON.parse(body))));
+  });
+});
