@@ -54,6 +54,7 @@ export class Model {
   readonly #out: Float64Array;
   readonly #predictRow: () => void;
   readonly #predictBody: (bytes: Uint8Array) => boolean;
+  readonly #predictBodyRows: (bytes: Uint8Array, shape: number, maxRows: number) => Float64Array | null;
   readonly #predictInto: (input: InputMatrix, nRows: number, out: Float64Array) => void;
   #batchIn = new Float64Array(0);
   #batchOut = new Float64Array(0);
@@ -82,6 +83,7 @@ export class Model {
     this.#out = new Float64Array(this.outputWidth);
     this.#predictRow = handle.bindRow(this.#row, this.#out);
     this.#predictBody = handle.bindBody(this.#row, this.#out);
+    this.#predictBodyRows = handle.bindBodyRows();
     this.#predictInto = handle.bindMatrix();
   }
 
@@ -101,6 +103,16 @@ export class Model {
    */
   predictBody(bytes: Uint8Array): Prediction | undefined {
     return this.#predictBody(bytes) ? this.#decodeRow(this.#out, 0) : undefined;
+  }
+
+  /**
+   * @internal The same for a body of several records: a JSON array of records, or (`instances`)
+   * KServe V1's {"instances": [...], "signature_name"?: string}; one to `maxRows` records, else
+   * undefined, as for anything predictBody() declines. Equals predictBatch(records).
+   */
+  predictBodyRows(bytes: Uint8Array, instances: boolean, maxRows: number): Prediction[] | undefined {
+    const out = this.#predictBodyRows(bytes, instances ? 1 : 0, maxRows);
+    return out === null ? undefined : this.#decoder.decodeAll(out, out.length / this.outputWidth);
   }
 
   /** Predicts many records in one engine call. Errors carry `feature` and the record's index as `row`. */

@@ -181,6 +181,95 @@ describe('native record scanner vs JSON.parse + encoder', () => {
     });
   }
 
+  // Arrays of records (friendly route) and V1 instances: the native output rows must equal the
+  // engine's output for the JS path's encoded rows (JSON.parse, the schema's shape, the encoder).
+  const MAX_ROWS = 8;
+  function jsRows(encoder, bytes, instances) {
+    let body;
+    try {
+      body = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return null;
+    }
+    let records = body;
+    if (instances) {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+      if (Object.keys(body).some((k) => k !== 'instances' && k !== 'signature_name')) return null;
+      if ('signature_name' in body && typeof body.signature_name !== 'string') return null;
+      records = body.instances;
+    }
+    if (!Array.isArray(records) || records.length === 0 || records.length > MAX_ROWS) return null;
+    const rows = new Float64Array(records.length * encoder.width);
+    try {
+      records.forEach((record, i) => {
+        if (!encoder.encodeFast(record, rows, i * encoder.width)) encoder.encode(record, rows, i);
+      });
+    } catch {
+      return null;
+    }
+    return rows;
+  }
+
+  for (const file of modelFiles) {
+    test(`${path.relative(root, file)}: arrays and V1 instances`, (t) => {
+      const json = JSON.parse(readFileSync(file, 'utf8'));
+      const handle = native().Model.loadFile(file);
+      const info = handle.info();
+      const encoder = new RowEncoder(info.inputs);
+      const predictBodyRows = handle.bindBodyRows();
+      const predictMatrix = handle.bindMatrix();
+      const random = rng(0xa11 ^ info.inputs.length);
+      let accepted = 0;
+      let declined = 0;
+      const check = (bytes, instances) => {
+        const expected = jsRows(encoder, bytes, instances);
+        const out = predictBodyRows(bytes, instances ? 1 : 0, MAX_ROWS);
+        if (out === null) {
+          declined++;
+          return false;
+        }
+        accepted++;
+        assert.notEqual(expected, null, `native accepted what the JS path refuses: ${bytes.toString('latin1')}`);
+        const n = expected.length / encoder.width;
+        const want = new Float64Array(n * info.outputWidth);
+        predictMatrix(expected, n, want);
+        assert.equal(out.length, want.length);
+        assert.ok(sameRow(out, want), `outputs differ for ${bytes.toString('latin1')}`);
+        return true;
+      };
+      const records = json.verification.rows.map((r) => r.input);
+      for (let start = 0; start < records.length; start += 3) {
+        const group = records.slice(start, start + 1 + (start % 5));
+        const texts = group.map((r) => JSON.stringify(r));
+        const array = `[${texts.join(', ')}]`;
+        const variants = [
+          array,
+          `\n[ ${texts.join(' ,\n ')} ]\t`,
+          `{"instances": ${array}}`,
+          `{"signature_name": "serving_default", "instances": ${array}}`,
+          `{"instances": ${array}, "signature_name": ""}`,
+        ];
+        assert.ok(check(Buffer.from(variants[0]), false), `declined a plain array: ${variants[0]}`);
+        assert.ok(check(Buffer.from(variants[2]), true), `declined plain instances: ${variants[2]}`);
+        for (const v of variants) {
+          for (const instances of [false, true]) {
+            check(Buffer.from(v), instances);
+            for (let m = 0; m < 6; m++) check(mutate(v, random), instances);
+          }
+        }
+        // Structural edge cases of the envelopes.
+        for (const v of ['[]', '{"instances": []}', `[${texts[0]},]`, `{"instances": ${array}, "instances": ${array}}`, `{"instances": ${array}, "x": 1}`,
+          `{"instances": ${array}, "signature_name": 1}`, `{"instances": ${texts[0]}}`, `[${Array(MAX_ROWS + 1).fill(texts[0]).join(',')}]`,
+          `{"instances": [${Array(MAX_ROWS + 1).fill(texts[0]).join(',')}]}`, `[${Array(MAX_ROWS).fill(texts[0]).join(',')}]`]) {
+          check(Buffer.from(v), false);
+          check(Buffer.from(v), true);
+        }
+      }
+      t.diagnostic(`${accepted} bodies accepted (equal outputs), ${declined} declined`);
+      assert.ok(accepted > 0 && declined > 0);
+    });
+  }
+
   test('predictBody of the Model API equals predict(JSON.parse(body))', () => {
     const model = loadModel(path.join(root, 'models', 'breast_cancer_logreg.json'));
     const json = JSON.parse(readFileSync(path.join(root, 'models', 'breast_cancer_logreg.json'), 'utf8'));
@@ -193,10 +282,11 @@ describe('native record scanner vs JSON.parse + encoder', () => {
   });
 });
 
-describe('kiln serve: friendly predict answers the same with and without the native body path', () => {
+describe('kiln serve: friendly and V1 predict answer the same with and without the native body path', () => {
   let s;
-  const calls = { accepted: 0, declined: 0 };
+  const calls = { accepted: 0, declined: 0, rowsAccepted: 0, rowsDeclined: 0 };
   const original = Model.prototype.predictBody;
+  const originalRows = Model.prototype.predictBodyRows;
   before(async () => {
     s = await start({ cache: false });
     Model.prototype.predictBody = function spy(bytes) {
@@ -204,9 +294,15 @@ describe('kiln serve: friendly predict answers the same with and without the nat
       calls[result === undefined ? 'declined' : 'accepted']++;
       return result;
     };
+    Model.prototype.predictBodyRows = function spy(bytes, instances, maxRows) {
+      const result = originalRows.call(this, bytes, instances, maxRows);
+      calls[result === undefined ? 'rowsDeclined' : 'rowsAccepted']++;
+      return result;
+    };
   });
   after(async () => {
     Model.prototype.predictBody = original;
+    Model.prototype.predictBodyRows = originalRows;
     await s.close();
   });
 
@@ -225,19 +321,28 @@ describe('kiln serve: friendly predict answers the same with and without the nat
           if (random() < 0.3) cases.push([name, mutate(body, random)]);
         }
       }
+      const texts = json.verification.rows.slice(0, 4).map((r) => JSON.stringify(r.input));
+      for (const body of [`[${texts.join(',')}]`, `{"instances": [${texts.join(',')}]}`, `{"instances": [${texts.join(',')}], "signature_name": "s"}`]) {
+        for (const route of ['predict', 'v1']) {
+          cases.push([name, body, route]);
+          for (let m = 0; m < 8; m++) cases.push([name, mutate(body, random), route]);
+        }
+      }
     }
     cases.push(['logreg', '{"x1": 1, "x2": 2'], ['logreg', ''], ['nosuchmodel', '{"x1": 1}']);
-    const answer = async ([name, body]) => {
-      const r = await post(`${s.url}/models/${name}/predict`, body);
+    const answer = async ([name, body, route = 'predict']) => {
+      const r = await post(route === 'v1' ? `${s.url}/v1/models/${name}:predict` : `${s.url}/models/${name}/predict`, body);
       return `${r.status} ${r.text}`;
     };
     const withNative = [];
     for (const c of cases) withNative.push(await answer(c));
     assert.ok(calls.accepted > 50 && calls.declined > 50, `native path accepted ${calls.accepted}, declined ${calls.declined}`);
+    assert.ok(calls.rowsAccepted > 10 && calls.rowsDeclined > 10, `rows: accepted ${calls.rowsAccepted}, declined ${calls.rowsDeclined}`);
     Model.prototype.predictBody = () => undefined; // the JSON.parse path for every body
+    Model.prototype.predictBodyRows = () => undefined;
     for (const [i, c] of cases.entries()) assert.equal(await answer(c), withNative[i], `${c[0]} ${c[1]}`);
     assert.ok(withNative.some((a) => a.startsWith('200 ')) && withNative.some((a) => a.startsWith('400 ')));
-    t.diagnostic(`${cases.length} bodies; native path accepted ${calls.accepted}, declined ${calls.declined}`);
+    t.diagnostic(`${cases.length} bodies; native path accepted ${calls.accepted} records and ${calls.rowsAccepted} arrays/instances, declined ${calls.declined} and ${calls.rowsDeclined}`);
   });
 });
 

@@ -6,7 +6,8 @@
 //   miss, byte key:         the cache key of the bytes + utf8 text + JSON.parse + model.predict +
 //                           JSON.stringify (the friendly route's miss before the native scanner)
 //   miss, native:           the cache key of the bytes + model.predictBody (kiln/record_scanner.h:
-//                           scan and predict in one addon call) + JSON.stringify (one record only)
+//                           scan and predict in one addon call; rows > 1: predictBodyRows, the
+//                           array of records) + JSON.stringify
 // Rounds of N calls alternate; the minimum round is printed (preemption only ever adds time).
 //   node bench/dev/marshal.mjs [model=breast_cancer_logreg] [rows=1] [rounds=15] [N=5000]
 import path from 'node:path';
@@ -46,13 +47,12 @@ const variants = {
     return JSON.stringify(Array.isArray(body) ? model.predictBatch(body) : model.predict(body)).length + key.length;
   },
 };
-if (rows === 1) {
-  if (model.predictBody(bytes) === undefined) throw new Error('the native scanner declined the benchmark record');
-  variants['miss, native'] = () => {
-    const key = ResponseCache.key('predict', bytes);
-    return JSON.stringify(model.predictBody(bytes)).length + key.length;
-  };
-}
+const native = rows === 1 ? () => model.predictBody(bytes) : () => model.predictBodyRows(bytes, false, rows);
+if (native() === undefined) throw new Error('the native scanner declined the benchmark body');
+variants['miss, native'] = () => {
+  const key = ResponseCache.key('predict', bytes);
+  return JSON.stringify(native()).length + key.length;
+};
 const best = Object.fromEntries(Object.keys(variants).map((k) => [k, Infinity]));
 const N = Number(nArg);
 let sink = 0;

@@ -1,8 +1,10 @@
 #include "row_predictor.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "errors.h"
 #include "kiln/record_scanner.h"
@@ -73,6 +75,60 @@ napi_value PredictBody(napi_env env, napi_callback_info info) {
   }
   napi_value result = nullptr;
   napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+struct RowsPredictor {
+  explicit RowsPredictor(const kiln::Model& m) : scanner(m.inputs()) {}
+  kiln::RecordScanner scanner;
+  std::shared_ptr<const kiln::Model> model;
+  std::unique_ptr<kiln::Workspace> workspace;
+  std::vector<double> rows;  // scratch, JS thread only
+};
+
+// predictBodyRows(bytes, shape, maxRows): plain N-API as above; null for a declined body.
+napi_value PredictBodyRows(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3] = {nullptr, nullptr, nullptr};
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, args, nullptr, &data) != napi_ok) return nullptr;
+  auto* p = static_cast<RowsPredictor*>(data);
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* bytes = nullptr;
+  int32_t shape = 0;
+  double max_rows = 0;
+  if (argc < 3 || napi_get_typedarray_info(env, args[0], &type, &length, &bytes, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array || napi_get_value_int32(env, args[1], &shape) != napi_ok ||
+      napi_get_value_double(env, args[2], &max_rows) != napi_ok || !(max_rows >= 0)) {
+    napi_throw_type_error(env, kCodeArgument,
+                          "predictBodyRows(bytes, shape, maxRows): a Uint8Array, 0 or 1, a non-negative number");
+    return nullptr;
+  }
+  napi_value result = nullptr;
+  napi_get_null(env, &result);
+  const size_t n_in = p->scanner.width();
+  const size_t width = p->model->output_width();
+  try {
+    const auto body_shape = shape == 1 ? kiln::BodyShape::kInstances : kiln::BodyShape::kRecordArray;
+    const auto limit = static_cast<size_t>(std::min(max_rows, 1e9));
+    if (!p->scanner.ScanRows(std::string_view(static_cast<const char*>(bytes), length), body_shape, limit, &p->rows)) {
+      return result;
+    }
+    const size_t n_rows = n_in == 0 ? 0 : p->rows.size() / n_in;
+    if (n_rows == 0) return result;  // a model without inputs: the JS path decides
+    void* out_data = nullptr;
+    napi_value buffer = nullptr;
+    napi_value out = nullptr;
+    if (napi_create_arraybuffer(env, n_rows * width * sizeof(double), &out_data, &buffer) != napi_ok ||
+        napi_create_typedarray(env, napi_float64_array, n_rows * width, buffer, 0, &out) != napi_ok) {
+      return nullptr;  // a pending JS exception (out of memory)
+    }
+    p->model->Predict(p->rows.data(), n_rows, static_cast<double*>(out_data), *p->workspace);
+    result = out;
+  } catch (...) {
+    napi_get_null(env, &result);  // the JS path predicts the same rows again and reports the error
+  }
   return result;
 }
 
@@ -161,6 +217,21 @@ Napi::Value BindBody(const Napi::CallbackInfo& info, std::shared_ptr<const kiln:
                        Napi::Value());
   Napi::Function fn(env, raw_fn);
   fn.AddFinalizer([](Napi::Env, BodyPredictor* data) { delete data; }, p.get());
+  p.release();
+  return fn;
+}
+
+Napi::Value BindBodyRows(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
+  Napi::Env env = info.Env();
+  auto p = Guard(env, [&] { return std::make_unique<RowsPredictor>(*model); });
+  p->workspace = Guard(env, [&] { return model->NewWorkspace(); });
+  p->model = std::move(model);
+  napi_value raw_fn = nullptr;
+  NAPI_THROW_IF_FAILED(env,
+                       napi_create_function(env, "predictBodyRows", NAPI_AUTO_LENGTH, PredictBodyRows, p.get(), &raw_fn),
+                       Napi::Value());
+  Napi::Function fn(env, raw_fn);
+  fn.AddFinalizer([](Napi::Env, RowsPredictor* data) { delete data; }, p.get());
   p.release();
   return fn;
 }

@@ -15,6 +15,7 @@
 
 namespace {
 
+using kiln::BodyShape;
 using kiln::InputSpec;
 using kiln::InputType;
 using kiln::RecordScanner;
@@ -235,6 +236,68 @@ TEST(RecordScanner, NamesNeedingEscapesAndRepeatedVocabulary) {
   in[2].type = InputType::kNumber;
   const RecordScanner twice(in);
   EXPECT_FALSE(twice.Scan(R"({"x": 1})", row.data()));
+}
+
+struct Rows {
+  bool ok = false;
+  std::vector<double> rows;
+};
+
+Rows ScanRows(const std::string& body, BodyShape shape, size_t max_rows = 100) {
+  Rows r;
+  r.rows.assign(3, 99.0);  // replaced, never appended to
+  r.ok = Scanner().ScanRows(body, shape, max_rows, &r.rows);
+  return r;
+}
+
+void ExpectRows(const Rows& r, const std::vector<std::vector<double>>& want) {
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.rows.size(), want.size() * Scanner().width());
+  for (size_t row = 0; row < want.size(); ++row) {
+    for (size_t i = 0; i < want[row].size(); ++i) {
+      const double got = r.rows[row * Scanner().width() + i];
+      if (std::isnan(want[row][i])) {
+        EXPECT_TRUE(std::isnan(got)) << "row " << row << " slot " << i;
+      } else {
+        EXPECT_EQ(Bits(got), Bits(want[row][i])) << "row " << row << " slot " << i;
+      }
+    }
+  }
+}
+
+TEST(RecordScanner, ArraysOfRecords) {
+  ExpectRows(ScanRows(R"([{"a": 1, "n": 2}, {"n": 4, "colour": "red", "a": -0}])", BodyShape::kRecordArray),
+             {{1, kNaN, kNaN, 2}, {-0.0, kNaN, 0, 4}});
+  ExpectRows(ScanRows(" [ {\"a\":1,\"n\":2} ] \n", BodyShape::kRecordArray), {{1, kNaN, kNaN, 2}});
+  const std::string two = R"([{"a": 1, "n": 2}, {"a": 3, "n": 4}])";
+  EXPECT_TRUE(ScanRows(two, BodyShape::kRecordArray, 2).ok);
+  EXPECT_FALSE(ScanRows(two, BodyShape::kRecordArray, 1).ok);  // over the row limit
+  for (const char* body : {"[]", "[ ]", "{\"a\": 1, \"n\": 2}", "[{\"a\": 1, \"n\": 2},]", "[{\"a\": 1, \"n\": 2}",
+                           "[{\"a\": 1, \"n\": 2}] x", "[{\"a\": 1, \"n\": 2}, 3]", "[{\"a\": 1, \"n\": 2}, {\"n\": 2}]",
+                           "[[{\"a\": 1, \"n\": 2}]]", "[{\"a\": 1, \"n\": 2} {\"a\": 1, \"n\": 2}]", "[null]"}) {
+    EXPECT_FALSE(ScanRows(body, BodyShape::kRecordArray).ok) << body;
+  }
+}
+
+TEST(RecordScanner, InstancesEnvelope) {
+  ExpectRows(ScanRows(R"({"signature_name": "serving_default", "instances": [{"a": 1, "n": 2}, {"a": 5, "n": 6}]})",
+                      BodyShape::kInstances),
+             {{1, kNaN, kNaN, 2}, {5, kNaN, kNaN, 6}});
+  ExpectRows(ScanRows(R"( { "instances" : [{"a": 1, "n": 2}] , "signature_name":"" } )", BodyShape::kInstances),
+             {{1, kNaN, kNaN, 2}});
+  // What the V1 schema or the encoder refuses, or what needs JSON.parse, is declined.
+  for (const char* body : {R"({"a": 1, "n": 2})", R"([{"a": 1, "n": 2}])", R"({"instances": []})", R"({})",
+                           R"({"instances": [{"a": 1, "n": 2}], "other": 1})", R"({"instances": {"a": 1, "n": 2}})",
+                           R"({"instances": [{"a": 1, "n": 2}], "instances": [{"a": 1, "n": 2}]})",
+                           R"({"signature_name": 3, "instances": [{"a": 1, "n": 2}]})", R"({"signature_name": "x"})",
+                           R"({"signature_name": "x\"y", "instances": [{"a": 1, "n": 2}]})",
+                           R"({"instanc\u0065s": [{"a": 1, "n": 2}]})", R"({"instances": [{"a": 1, "n": 2}],})",
+                           R"({"instances": [{"a": 1, "n": 2}]} 1)", R"({"instances": [{"a": 1, "n": 2}])"}) {
+    EXPECT_FALSE(ScanRows(body, BodyShape::kInstances).ok) << body;
+  }
+  const std::string full = R"({"instances": [{"a": -1.25e-3, "b b": null, "colour": "blue", "n": 7}], "signature_name": "s"})";
+  ASSERT_TRUE(ScanRows(full, BodyShape::kInstances).ok);
+  for (size_t len = 0; len < full.size(); ++len) EXPECT_FALSE(ScanRows(full.substr(0, len), BodyShape::kInstances).ok) << len;
 }
 
 }  // namespace

@@ -25,14 +25,16 @@ export interface KilnRequestState {
 
 /**
  * What the record routes' body parser found (see recordBodyParser): the entry the body was read
- * for, its cache key (null: no cache), the cached response, if any, and the prediction the
- * native body path made (friendly route, one record; with the engine's seconds), if it did.
+ * for, its cache key (null: no cache), the cached response, if any, and what the native body
+ * path predicted, if it did (with the seconds it took): the friendly route's one record
+ * (`prediction`), or the records of an array or of V1 instances (`predictions`).
  */
 export interface RecordBody {
   entry: ModelEntry;
   key: string | null;
   hit: string | undefined;
   prediction: Prediction | undefined;
+  predictions: Prediction[] | undefined;
   seconds: number;
 }
 

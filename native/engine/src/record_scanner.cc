@@ -205,22 +205,98 @@ RecordScanner::RecordScanner(const std::vector<InputSpec>& inputs) {
 }
 
 bool RecordScanner::Scan(std::string_view body, double* row) const {
-  const size_t n = slots_.size();
   if (!usable_) return false;
-  for (size_t i = 0; i < n; ++i) SetUnset(row + i);
-  const char* p = body.data();
-  const char* const end = p + body.size();
-  p = SkipWs(p, end);
+  const char* const end = body.data() + body.size();
+  const char* p = SkipWs(body.data(), end);
+  p = ScanObject(p, end, row);
+  return p != nullptr && SkipWs(p, end) == end;  // no trailing bytes
+}
+
+bool RecordScanner::ScanRows(std::string_view body, BodyShape shape, size_t max_rows, std::vector<double>* rows) const {
+  rows->clear();
+  if (!usable_) return false;
+  const char* const end = body.data() + body.size();
+  const char* p = SkipWs(body.data(), end);
+  if (shape == BodyShape::kRecordArray) {
+    p = ScanArray(p, end, max_rows, rows);
+    return p != nullptr && SkipWs(p, end) == end;
+  }
+  // {"instances": [...], "signature_name": "..."} in either order, nothing else.
+  constexpr std::string_view kInstances = "instances";
+  constexpr std::string_view kSignature = "signature_name";
   if (p == end || *p != '{') return false;
+  bool have_instances = false;
+  bool have_signature = false;
+  for (p = SkipWs(p + 1, end);;) {
+    if (p == end || *p != '"') return false;
+    const char* key_end = PlainStringEnd(p + 1, end);
+    if (key_end == nullptr) return false;
+    const std::string_view key(p + 1, static_cast<size_t>(key_end - p - 1));
+    p = SkipWs(key_end + 1, end);
+    if (p == end || *p != ':') return false;
+    p = SkipWs(p + 1, end);
+    if (key == kInstances && !have_instances) {
+      have_instances = true;
+      p = ScanArray(p, end, max_rows, rows);
+      if (p == nullptr) return false;
+    } else if (key == kSignature && !have_signature) {
+      // Any string passes the schema; one without escapes is all this takes.
+      have_signature = true;
+      if (p == end || *p != '"') return false;
+      const char* str_end = PlainStringEnd(p + 1, end);
+      if (str_end == nullptr) return false;
+      p = str_end + 1;
+    } else {
+      return false;  // another member, or one repeated
+    }
+    p = SkipWs(p, end);
+    if (p == end) return false;
+    if (*p == ',') {
+      p = SkipWs(p + 1, end);
+      continue;
+    }
+    if (*p != '}') return false;
+    ++p;
+    break;
+  }
+  return have_instances && SkipWs(p, end) == end;
+}
+
+const char* RecordScanner::ScanArray(const char* p, const char* end, size_t max_rows, std::vector<double>* rows) const {
+  const size_t width = slots_.size();
+  if (p == end || *p != '[') return nullptr;
   p = SkipWs(p + 1, end);
-  if (p == end) return false;
+  size_t n = 0;
+  for (;;) {
+    if (n == max_rows) return nullptr;  // also declines no rows when max_rows is 0
+    rows->resize((n + 1) * width);
+    p = ScanObject(p, end, rows->data() + n * width);  // "]" (no rows) is declined here
+    if (p == nullptr) return nullptr;
+    ++n;
+    p = SkipWs(p, end);
+    if (p == end) return nullptr;
+    if (*p == ',') {
+      p = SkipWs(p + 1, end);
+      continue;
+    }
+    if (*p != ']') return nullptr;
+    return p + 1;
+  }
+}
+
+const char* RecordScanner::ScanObject(const char* p, const char* const end, double* row) const {
+  const size_t n = slots_.size();
+  for (size_t i = 0; i < n; ++i) SetUnset(row + i);
+  if (p == end || *p != '{') return nullptr;
+  p = SkipWs(p + 1, end);
+  if (p == end) return nullptr;
   size_t written = 0;
   size_t next = 0;  // the slot expected next: records mostly list the inputs in the model's order
   if (*p == '}') {
     ++p;
   } else {
     for (;;) {
-      if (*p != '"') return false;
+      if (*p != '"') return nullptr;
       ++p;
       size_t at = n;
       if (next < n) {
@@ -236,66 +312,65 @@ bool RecordScanner::Scan(std::string_view body, double* row) const {
       }
       if (at == n) {
         const char* key_end = PlainStringEnd(p, end);
-        if (key_end == nullptr) return false;
+        if (key_end == nullptr) return nullptr;
         const auto found = index_.find(std::string_view(p, static_cast<size_t>(key_end - p)));
-        if (found == index_.end()) return false;  // unknown feature
+        if (found == index_.end()) return nullptr;  // unknown feature
         at = found->second;
         p = key_end + 1;
       }
-      if (!IsUnset(row + at)) return false;  // repeated key (JSON.parse keeps the last)
+      if (!IsUnset(row + at)) return nullptr;  // repeated key (JSON.parse keeps the last)
       p = SkipWs(p, end);
-      if (p == end || *p != ':') return false;
+      if (p == end || *p != ':') return nullptr;
       p = SkipWs(p + 1, end);
-      if (p == end) return false;
+      if (p == end) return nullptr;
       const Slot& slot = slots_[at];
       double v;
       if (*p == '"') {
-        if (slot.type != InputType::kStringCategory || !slot.strings_ok) return false;
+        if (slot.type != InputType::kStringCategory || !slot.strings_ok) return nullptr;
         ++p;
         const char* str_end = PlainStringEnd(p, end);
-        if (str_end == nullptr) return false;
+        if (str_end == nullptr) return nullptr;
         const std::string_view text(p, static_cast<size_t>(str_end - p));
         const auto code = slot.codes.find(text);
         if (code != slot.codes.end()) {
           v = code->second;
         } else {
-          if (!ValidUtf8(text)) return false;  // JS would see replacement characters
+          if (!ValidUtf8(text)) return nullptr;  // JS would see replacement characters
           v = kUnknownCategory;
         }
         p = str_end + 1;
       } else if (*p == 'n') {
-        if (!slot.nullable || end - p < 4 || std::memcmp(p, "null", 4) != 0) return false;
+        if (!slot.nullable || end - p < 4 || std::memcmp(p, "null", 4) != 0) return nullptr;
         v = std::numeric_limits<double>::quiet_NaN();
         p += 4;
       } else {
-        if (slot.type == InputType::kStringCategory) return false;
+        if (slot.type == InputType::kStringCategory) return nullptr;
         p = ScanNumber(p, end, &v);
-        if (p == nullptr) return false;
+        if (p == nullptr) return nullptr;
       }
       row[at] = v;
       ++written;
       next = at + 1;
       p = SkipWs(p, end);
-      if (p == end) return false;
+      if (p == end) return nullptr;
       if (*p == ',') {
         p = SkipWs(p + 1, end);
-        if (p == end) return false;
+        if (p == end) return nullptr;
         continue;
       }
-      if (*p != '}') return false;
+      if (*p != '}') return nullptr;
       ++p;
       break;
     }
   }
-  if (SkipWs(p, end) != end) return false;  // trailing bytes
   if (written != n) {
     for (size_t i = 0; i < n; ++i) {
       if (!IsUnset(row + i)) continue;
-      if (!slots_[i].nullable) return false;  // required input absent
+      if (!slots_[i].nullable) return nullptr;  // required input absent
       row[i] = std::numeric_limits<double>::quiet_NaN();
     }
   }
-  return true;
+  return p;
 }
 
 }  // namespace kiln

@@ -26,8 +26,12 @@ export async function registerPredictRoutes(app: FastifyInstance, ctx: ServerCon
     if (reply.sent) return undefined;
     const pre = request.recordBody;
     if (pre?.prediction !== undefined) {
-      // The body parser's native path predicted the record already (serving.ts).
+      // The body parser's native path predicted the record(s) already (serving.ts).
       finish(ctx, request, reply, entry, key, predictionText(pre.prediction), 1, pre.seconds);
+      return undefined;
+    }
+    if (pre?.predictions !== undefined) {
+      finish(ctx, request, reply, entry, key, predictionsText(pre.predictions), pre.predictions.length, pre.seconds);
       return undefined;
     }
     const body = request.body;

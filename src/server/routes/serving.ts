@@ -103,8 +103,9 @@ export async function predictRecords(ctx: ServerContext, entry: ModelEntry, reco
 // (the key is the bytes; only bodies that were answered 200 are in the cache, so a hit body is
 // valid and the placeholder handed to the schema stands for it). On a miss, the friendly route
 // first hands the bytes to the model's native body path (Model.predictBody: one plain record
-// scanned and predicted in one addon call, kiln/record_scanner.h); its prediction waits in
-// request.recordBody for the handler, and the placeholder again stands for the (valid) body.
+// scanned and predicted in one addon call, kiln/record_scanner.h; predictBodyRows: an array of
+// them, or V1's instances); the prediction(s) wait in request.recordBody for the handler, and
+// the placeholder again stands for the (valid) body.
 // Anything it declines is parsed with JSON.parse as before, and the schema and the encoder
 // answer with the same errors. (A native parse built on nlohmann/json's SAX was slower than
 // JSON.parse plus the compiled JS encoder; this scanner is faster: bench/dev/README.md.)
@@ -127,14 +128,14 @@ export const recordBodyParser = (ctx: ServerContext, kind: 'predict' | 'v1') => 
     // Kept also without a cache: the handler serves this entry without a second lookup.
     const key = entry.cache ? ResponseCache.key(kind, body) : null;
     const hit = key === null ? undefined : entry.cache?.get(key);
-    const pre: RecordBody = { entry, key, hit, prediction: undefined, seconds: 0 };
+    const pre: RecordBody = { entry, key, hit, prediction: undefined, predictions: undefined, seconds: 0 };
     request.recordBody = pre;
     if (hit !== undefined) {
       done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
       return;
     }
+    const t0 = process.hrtime.bigint();
     if (kind === 'predict') {
-      const t0 = process.hrtime.bigint();
       const prediction = entry.model.predictBody(body);
       if (prediction !== undefined) {
         pre.prediction = prediction;
@@ -142,6 +143,16 @@ export const recordBodyParser = (ctx: ServerContext, kind: 'predict' | 'v1') => 
         done(null, PLACEHOLDER_RECORD);
         return;
       }
+    }
+    // Several records: at most the request's row limit, and fewer than go to the thread pool
+    // (those keep predictRecords' async path, so a big batch never blocks the event loop here).
+    const { maxBatchRows, asyncBatchRows } = ctx.config;
+    const predictions = entry.model.predictBodyRows(body, kind === 'v1', Math.min(maxBatchRows, asyncBatchRows - 1));
+    if (predictions !== undefined) {
+      pre.predictions = predictions;
+      pre.seconds = seconds(t0);
+      done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
+      return;
     }
   }
   try {

@@ -28,6 +28,8 @@ export async function registerV1Routes(app: FastifyInstance, ctx: ServerContext)
     const entry = resolve(ctx, request, request.params.name, request.params.version);
     const key = cached(ctx, request, reply, entry, 'v1');
     if (reply.sent) return reply;
+    const pre = request.recordBody; // the body parser's native path may have predicted already (serving.ts)
+    if (pre?.predictions !== undefined) return finish(ctx, request, reply, entry, key, v1ResponseText(pre.predictions), pre.predictions.length, pre.seconds);
     const { predictions, seconds: s } = await predictRecords(ctx, entry, request.body.instances);
     return finish(ctx, request, reply, entry, key, v1ResponseText(predictions), predictions.length, s);
   };

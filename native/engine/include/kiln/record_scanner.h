@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +24,12 @@
 
 namespace kiln {
 
+// Bodies of several records (ScanRows).
+enum class BodyShape : uint8_t {
+  kRecordArray,  // [record, ...]  (the friendly predict route)
+  kInstances,    // {"instances": [record, ...], "signature_name"?: string}  (KServe V1)
+};
+
 class RecordScanner {
  public:
   explicit RecordScanner(const std::vector<InputSpec>& inputs);
@@ -30,6 +37,12 @@ class RecordScanner {
   // Writes the record in `body` as row[0 .. width()). True: the row is the JS path's row, bit for
   // bit. False: declined (row unspecified). Thread-safe (const, no scratch state).
   bool Scan(std::string_view body, double* row) const;
+
+  // Replaces *rows with the body's records, width() doubles each, as Scan writes one. Declines
+  // (false) also for no records or more than max_rows (the routes answer those with an error or
+  // send them to the thread pool), and, for kInstances, for any member but one "instances" and
+  // at most one "signature_name" string without escapes (the V1 schema's other refusals).
+  bool ScanRows(std::string_view body, BodyShape shape, size_t max_rows, std::vector<double>* rows) const;
 
   size_t width() const { return slots_.size(); }
 
@@ -43,6 +56,11 @@ class RecordScanner {
     std::unordered_map<std::string_view, double> codes;  // kStringCategory: vocabulary -> code
     std::vector<std::string> vocabulary;                 // owns the views in `codes`
   };
+  // One record from the '{' at p into row: the byte after its '}', or nullptr (declined).
+  const char* ScanObject(const char* p, const char* end, double* row) const;
+  // An array of records from the '[' at p, appended to *rows: the byte after its ']', or nullptr.
+  const char* ScanArray(const char* p, const char* end, size_t max_rows, std::vector<double>* rows) const;
+
   std::vector<Slot> slots_;
   std::unordered_map<std::string_view, size_t> index_;  // key -> slot, for keys out of order
   bool usable_ = true;  // false: two inputs share a name (every body is declined)
