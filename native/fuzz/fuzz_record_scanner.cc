@@ -1,8 +1,8 @@
 // Harness C: the request-body scanner (kiln::RecordScanner), differential. The fuzz input is a
-// body for a fixed set of inputs (number, nullable number, string category, number category,
+// body (read as one record, as an array of records and as V1 instances) for a fixed set of inputs (number, nullable number, string category, number category,
 // names with a space and non-ASCII bytes). Whenever the scanner accepts, nlohmann/json (a
 // separate, strict RFC 8259 parser) must parse the same bytes into an object of known keys whose
-// values give the same row: numbers equal, strings their vocabulary code, nulls and absent
+// values give the same row (for arrays and instances: the same envelope and rows): numbers equal, strings their vocabulary code, nulls and absent
 // nullable inputs NaN. Anything else aborts (a finding). Declining is always allowed.
 #include <cmath>
 #include <cstddef>
@@ -40,21 +40,9 @@ std::vector<kiln::InputSpec> Inputs() {
   std::abort();
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::vector<kiln::InputSpec> inputs = Inputs();
-  static const kiln::RecordScanner scanner(inputs);
-  const std::string_view body(reinterpret_cast<const char*>(data), size);
-  std::vector<double> row(scanner.width());
-  if (!scanner.Scan(body, row.data())) return 0;
-
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(body.begin(), body.end());
-  } catch (const nlohmann::json::exception&) {
-    Finding("accepted what nlohmann refuses", body);
-  }
+// The row the JS path would give for one parsed record: checks `row` against it.
+void CheckRecord(const std::vector<kiln::InputSpec>& inputs, const nlohmann::json& doc, const double* row,
+                 std::string_view body) {
   if (!doc.is_object()) Finding("accepted a non-object", body);
   std::vector<bool> seen(inputs.size(), false);
   for (const auto& [key, value] : doc.items()) {
@@ -82,6 +70,44 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!seen[i] && !(inputs[i].nullable && std::isnan(row[i]))) Finding("absent input not NaN, or required", body);
+  }
+}
+
+nlohmann::json ParseOrFinding(std::string_view body) {
+  try {
+    return nlohmann::json::parse(body.begin(), body.end());
+  } catch (const nlohmann::json::exception&) {
+    Finding("accepted what nlohmann refuses", body);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::vector<kiln::InputSpec> inputs = Inputs();
+  static const kiln::RecordScanner scanner(inputs);
+  constexpr size_t kMaxRows = 4;
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  const size_t width = scanner.width();
+  std::vector<double> row(width);
+  if (scanner.Scan(body, row.data())) CheckRecord(inputs, ParseOrFinding(body), row.data(), body);
+
+  // The same bytes as an array of records and as V1 instances.
+  std::vector<double> rows;
+  for (const kiln::BodyShape shape : {kiln::BodyShape::kRecordArray, kiln::BodyShape::kInstances}) {
+    if (!scanner.ScanRows(body, shape, kMaxRows, &rows)) continue;
+    const nlohmann::json doc = ParseOrFinding(body);
+    const nlohmann::json* records = &doc;
+    if (shape == kiln::BodyShape::kInstances) {
+      if (!doc.is_object() || !doc.contains("instances")) Finding("instances: no envelope", body);
+      for (const auto& [key, value] : doc.items()) {
+        if (key == "signature_name" ? !value.is_string() : key != "instances") Finding("instances: other member", body);
+      }
+      records = &doc["instances"];
+    }
+    if (!records->is_array() || records->empty() || records->size() > kMaxRows) Finding("rows: not 1..max records", body);
+    if (rows.size() != records->size() * width) Finding("rows: wrong count", body);
+    for (size_t r = 0; r < records->size(); ++r) CheckRecord(inputs, (*records)[r], rows.data() + r * width, body);
   }
   return 0;
 }
