@@ -18,7 +18,7 @@ struct RowPredictor {
   std::unique_ptr<kiln::Workspace> workspace;
   Napi::Reference<Napi::Float64Array> row_ref;
   Napi::Reference<Napi::Float64Array> out_ref;
-  const double* row = nullptr;
+  double* row = nullptr;
   double* out = nullptr;
 };
 
@@ -39,15 +39,9 @@ napi_value PredictRow(napi_env env, napi_callback_info info) {
   return nullptr;  // undefined
 }
 
-struct BodyPredictor {
+struct BodyPredictor : RowPredictor {
   explicit BodyPredictor(const kiln::Model& m) : scanner(m.inputs()) {}
   kiln::RecordScanner scanner;
-  std::shared_ptr<const kiln::Model> model;
-  std::unique_ptr<kiln::Workspace> workspace;
-  Napi::Reference<Napi::Float64Array> row_ref;
-  Napi::Reference<Napi::Float64Array> out_ref;
-  double* row = nullptr;
-  double* out = nullptr;
 };
 
 // Plain N-API for the same reason as PredictRow. Never throws for a body: anything the scanner
@@ -181,44 +175,45 @@ Napi::Value BindMatrix(const Napi::CallbackInfo& info, std::shared_ptr<const kil
   return fn;
 }
 
-Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
-  Napi::Env env = info.Env();
-  Napi::Float64Array row = Float64Arg(info, 0, model->inputs().size(), "row");
-  Napi::Float64Array out = Float64Arg(info, 1, model->output_width(), "out");
-  auto p = std::make_unique<RowPredictor>();
-  p->workspace = Guard(env, [&] { return model->NewWorkspace(); });
-  p->model = std::move(model);
-  p->row_ref = Napi::Persistent(row);
-  p->out_ref = Napi::Persistent(out);
-  p->row = row.Data();
-  p->out = out.Data();
+namespace {
+
+// A plain N-API function over `p`, which it owns and frees when the function is collected.
+template <typename T>
+Napi::Value PlainFunction(Napi::Env env, const char* name, napi_callback callback, std::unique_ptr<T> p) {
   napi_value raw_fn = nullptr;
-  NAPI_THROW_IF_FAILED(env, napi_create_function(env, "predictRow", NAPI_AUTO_LENGTH, PredictRow, p.get(), &raw_fn),
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, p.get(), &raw_fn),
                        Napi::Value());
   Napi::Function fn(env, raw_fn);
-  fn.AddFinalizer([](Napi::Env, RowPredictor* data) { delete data; }, p.get());
+  fn.AddFinalizer([](Napi::Env, T* data) { delete data; }, p.get());
   p.release();
   return fn;
 }
 
-Napi::Value BindBody(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
+// bindRow / bindBody: the (row, out) arrays checked and held, the model and a workspace of its own.
+template <typename T>
+Napi::Value BindRowArrays(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model,
+                          std::unique_ptr<T> p, const char* name, napi_callback callback) {
   Napi::Env env = info.Env();
   Napi::Float64Array row = Float64Arg(info, 0, model->inputs().size(), "row");
   Napi::Float64Array out = Float64Arg(info, 1, model->output_width(), "out");
-  auto p = Guard(env, [&] { return std::make_unique<BodyPredictor>(*model); });
   p->workspace = Guard(env, [&] { return model->NewWorkspace(); });
   p->model = std::move(model);
   p->row_ref = Napi::Persistent(row);
   p->out_ref = Napi::Persistent(out);
   p->row = row.Data();
   p->out = out.Data();
-  napi_value raw_fn = nullptr;
-  NAPI_THROW_IF_FAILED(env, napi_create_function(env, "predictBody", NAPI_AUTO_LENGTH, PredictBody, p.get(), &raw_fn),
-                       Napi::Value());
-  Napi::Function fn(env, raw_fn);
-  fn.AddFinalizer([](Napi::Env, BodyPredictor* data) { delete data; }, p.get());
-  p.release();
-  return fn;
+  return PlainFunction(env, name, callback, std::move(p));
+}
+
+}  // namespace
+
+Napi::Value BindRow(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
+  return BindRowArrays(info, std::move(model), std::make_unique<RowPredictor>(), "predictRow", PredictRow);
+}
+
+Napi::Value BindBody(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
+  auto p = Guard(info.Env(), [&] { return std::make_unique<BodyPredictor>(*model); });
+  return BindRowArrays(info, std::move(model), std::move(p), "predictBody", PredictBody);
 }
 
 Napi::Value BindBodyRows(const Napi::CallbackInfo& info, std::shared_ptr<const kiln::Model> model) {
@@ -226,14 +221,7 @@ Napi::Value BindBodyRows(const Napi::CallbackInfo& info, std::shared_ptr<const k
   auto p = Guard(env, [&] { return std::make_unique<RowsPredictor>(*model); });
   p->workspace = Guard(env, [&] { return model->NewWorkspace(); });
   p->model = std::move(model);
-  napi_value raw_fn = nullptr;
-  NAPI_THROW_IF_FAILED(env,
-                       napi_create_function(env, "predictBodyRows", NAPI_AUTO_LENGTH, PredictBodyRows, p.get(), &raw_fn),
-                       Napi::Value());
-  Napi::Function fn(env, raw_fn);
-  fn.AddFinalizer([](Napi::Env, RowsPredictor* data) { delete data; }, p.get());
-  p.release();
-  return fn;
+  return PlainFunction(env, "predictBodyRows", PredictBodyRows, std::move(p));
 }
 
 }  // namespace kiln_binding
