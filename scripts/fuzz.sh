@@ -2,8 +2,9 @@
 # libFuzzer runs of the engine harnesses (native/fuzz). Not part of CI.
 #   npm run fuzz -- [seconds per harness, default 60] [harness ...]
 # Harnesses: model_load (Model::LoadString on arbitrary bytes: Kiln JSON and LightGBM text, seeded
-# with the bundled models, test fixtures and native/fuzz/seeds/model_load), verification (the row path).
-# Both run at once (one process each). Working corpora persist in build/fuzz/corpus/<harness>,
+# with the bundled models, test fixtures and native/fuzz/seeds/model_load), verification (the row path),
+# record_scanner (request bodies through kiln::RecordScanner, checked against nlohmann/json).
+# All run at once (one process each). Working corpora persist in build/fuzz/corpus/<harness>,
 # crashing inputs land in build/fuzz/artifacts/<harness>/ — copy each one into
 # native/tests/fuzz_regressions/ (the GoogleTest FuzzRegressions replays them in npm test).
 # Needs clang + libclang-rt (Debian: apt-get install clang libclang-rt-14-dev).
@@ -12,13 +13,13 @@ cd "$(dirname "$0")/.."
 SECS="${1:-60}"
 shift || true
 HARNESSES=("$@")
-[ ${#HARNESSES[@]} -eq 0 ] && HARNESSES=(model_load verification)
+[ ${#HARNESSES[@]} -eq 0 ] && HARNESSES=(model_load verification record_scanner)
 CXX_BIN="${CXX:-clang++}"
 command -v "$CXX_BIN" >/dev/null || { echo "fuzz: $CXX_BIN not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 
 B=build/fuzz
 CXX="$CXX_BIN" cmake -S . -B "$B" -DKILN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$B" -j2 --target fuzz_model_load fuzz_verification >/dev/null
+cmake --build "$B" -j2 --target fuzz_model_load fuzz_verification fuzz_record_scanner >/dev/null
 
 seed() {  # harness -> corpus dir, seeded on first use
   local h=$1 c="$B/corpus/$1"
@@ -28,7 +29,7 @@ seed() {  # harness -> corpus dir, seeded on first use
       [ -f "$f" ] && cp "$f" "$c/seed-$(echo "$f" | tr '/' '_')"
     done
   else
-    cp native/fuzz/seeds/verification/* "$c/"
+    cp native/fuzz/seeds/"$h"/* "$c/"
   fi
   echo "$c"
 }

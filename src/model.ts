@@ -53,6 +53,8 @@ export class Model {
   readonly #row: Float64Array;
   readonly #out: Float64Array;
   readonly #predictRow: () => void;
+  readonly #predictBody: (bytes: Uint8Array) => boolean;
+  readonly #predictBodyRows: (bytes: Uint8Array, shape: number, maxRows: number) => Float64Array | null;
   readonly #predictInto: (input: InputMatrix, nRows: number, out: Float64Array) => void;
   #batchIn = new Float64Array(0);
   #batchOut = new Float64Array(0);
@@ -80,6 +82,8 @@ export class Model {
     this.#row = new Float64Array(this.#encoder.width);
     this.#out = new Float64Array(this.outputWidth);
     this.#predictRow = handle.bindRow(this.#row, this.#out);
+    this.#predictBody = handle.bindBody(this.#row, this.#out);
+    this.#predictBodyRows = handle.bindBodyRows();
     this.#predictInto = handle.bindMatrix();
   }
 
@@ -88,6 +92,27 @@ export class Model {
     if (!this.#encoder.encodeFast(record, this.#row, 0)) this.#encoder.encode(record, this.#row, 0);
     this.#predictRow();
     return this.#decodeRow(this.#out, 0);
+  }
+
+  /**
+   * @internal The server's one-record body path: the JSON text of one record, as bytes, scanned
+   * and predicted natively in one call (kiln/record_scanner.h). Undefined when the body is not the
+   * plain case (escapes, other types, unknown or repeated keys, invalid JSON, ...) or the engine
+   * refuses the row: the caller then parses it with JSON.parse and calls predict(), which gives
+   * the same prediction or the exact error. A prediction returned here equals predict()'s.
+   */
+  predictBody(bytes: Uint8Array): Prediction | undefined {
+    return this.#predictBody(bytes) ? this.#decodeRow(this.#out, 0) : undefined;
+  }
+
+  /**
+   * @internal The same for a body of several records: a JSON array of records, or (`instances`)
+   * KServe V1's {"instances": [...], "signature_name"?: string}; one to `maxRows` records, else
+   * undefined, as for anything predictBody() declines. Equals predictBatch(records).
+   */
+  predictBodyRows(bytes: Uint8Array, instances: boolean, maxRows: number): Prediction[] | undefined {
+    const out = this.#predictBodyRows(bytes, instances ? 1 : 0, maxRows);
+    return out === null ? undefined : this.#decoder.decodeAll(out, out.length / this.outputWidth);
   }
 
   /** Predicts many records in one engine call. Errors carry `feature` and the record's index as `row`. */

@@ -52,6 +52,17 @@ export interface NativeModel {
    * detached afterwards.
    */
   bindRow(row: Float64Array, out: Float64Array): () => void;
+  /**
+   * The server's one-record body path (native/binding/row_predictor.h), bound like bindRow: the
+   * returned function scans a JSON request body (bytes) into `row` and predicts it into `out`;
+   * false when the body is not the plain case (the caller then uses JSON.parse and predict()).
+   */
+  bindBody(row: Float64Array, out: Float64Array): (bytes: Uint8Array) => boolean;
+  /**
+   * The same for a body of several records (shape 0: an array of records; 1: KServe V1
+   * {"instances": [...]}), at most maxRows of them: the output rows, or null when declined.
+   */
+  bindBodyRows(): (bytes: Uint8Array, shape: number, maxRows: number) => Float64Array | null;
   /** predictInto as a function of its own (own workspace, no `this` to check): the sync fast path. */
   bindMatrix(): (input: InputMatrix, nRows: number, out: Float64Array) => void;
 }

@@ -3,6 +3,11 @@
 //         miss does besides Fastify)
 //   hit, text key (before): utf8 text + JSON.parse + the cache key of the text + LRU lookup
 //   hit, byte key (now):    the cache key of the bytes + LRU lookup (no decoding, no parse)
+//   miss, byte key:         the cache key of the bytes + utf8 text + JSON.parse + model.predict +
+//                           JSON.stringify (the friendly route's miss before the native scanner)
+//   miss, native:           the cache key of the bytes + model.predictBody (kiln/record_scanner.h:
+//                           scan and predict in one addon call; rows > 1: predictBodyRows, the
+//                           array of records) + JSON.stringify
 // Rounds of N calls alternate; the minimum round is printed (preemption only ever adds time).
 //   node bench/dev/marshal.mjs [model=breast_cancer_logreg] [rows=1] [rounds=15] [N=5000]
 import path from 'node:path';
@@ -36,6 +41,17 @@ const variants = {
     return (cache.get(ResponseCache.key('predict', text))?.length ?? 0) + (body ? 1 : 0);
   },
   'hit, byte key': () => cache.get(ResponseCache.key('predict', bytes))?.length ?? 0,
+  'miss, byte key': () => {
+    const key = ResponseCache.key('predict', bytes);
+    const body = JSON.parse(bytes.toString('utf8'));
+    return JSON.stringify(Array.isArray(body) ? model.predictBatch(body) : model.predict(body)).length + key.length;
+  },
+};
+const native = rows === 1 ? () => model.predictBody(bytes) : () => model.predictBodyRows(bytes, false, rows);
+if (native() === undefined) throw new Error('the native scanner declined the benchmark body');
+variants['miss, native'] = () => {
+  const key = ResponseCache.key('predict', bytes);
+  return JSON.stringify(native()).length + key.length;
 };
 const best = Object.fromEntries(Object.keys(variants).map((k) => [k, Infinity]));
 const N = Number(nArg);
@@ -49,4 +65,4 @@ for (let r = 0; r < Number(roundsArg); r++) {
   }
 }
 console.log(`${name}, ${rows} row(s), ${bytes.length} bytes (min of ${roundsArg} rounds of ${N}, CPU µs per request)${sink < 0 ? '!' : ''}`);
-for (const [k, v] of Object.entries(best)) console.log(`  ${k.padEnd(14)} ${v.toFixed(2)}`);
+for (const [k, v] of Object.entries(best)) console.log(`  ${k.padEnd(15)} ${v.toFixed(2)}`);

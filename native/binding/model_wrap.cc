@@ -78,6 +78,11 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
           "bindMatrix", Napi::Function::New<Dispatch<&ModelWrap::BindMatrix>>(env, "bindMatrix"), napi_default_method),
       Napi::PropertyDescriptor::Value("bindRow", Napi::Function::New<Dispatch<&ModelWrap::BindRow>>(env, "bindRow"),
                                       napi_default_method),
+      Napi::PropertyDescriptor::Value("bindBody", Napi::Function::New<Dispatch<&ModelWrap::BindBody>>(env, "bindBody"),
+                                      napi_default_method),
+      Napi::PropertyDescriptor::Value(
+          "bindBodyRows", Napi::Function::New<Dispatch<&ModelWrap::BindBodyRows>>(env, "bindBodyRows"),
+          napi_default_method),
   });
   GetAddonData(env).model_constructor = Napi::Persistent(constructor);
   exports.Set("Model", constructor);
@@ -186,6 +191,12 @@ Napi::Value ModelWrap::PredictAsync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::BindRow(const Napi::CallbackInfo& info) { return kiln_binding::BindRow(info, model_); }
+
+Napi::Value ModelWrap::BindBody(const Napi::CallbackInfo& info) { return kiln_binding::BindBody(info, model_); }
+
+Napi::Value ModelWrap::BindBodyRows(const Napi::CallbackInfo& info) {
+  return kiln_binding::BindBodyRows(info, model_);
+}
 
 Napi::Value ModelWrap::BindMatrix(const Napi::CallbackInfo& info) { return kiln_binding::BindMatrix(info, model_); }
 

@@ -38,6 +38,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // bindRow(row, out) -> predictRow(): see row_predictor.h.
   Napi::Value BindMatrix(const Napi::CallbackInfo& info);
   Napi::Value BindRow(const Napi::CallbackInfo& info);
+  // bindBody(row, out) -> predictBody(bytes): see row_predictor.h.
+  Napi::Value BindBody(const Napi::CallbackInfo& info);
+  // bindBodyRows() -> predictBodyRows(bytes, shape, maxRows): see row_predictor.h.
+  Napi::Value BindBodyRows(const Napi::CallbackInfo& info);
 
   // Prototype methods go through Dispatch, which checks the type tag of `this` before unwrapping
   // it, so a method borrowed onto a foreign object throws a KilnError instead of misreading it.

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { FastifyBaseLogger } from 'fastify';
 
+import type { Prediction } from '../types.js';
 import type { ServerConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelEntry, ModelRepository } from './repository.js';
@@ -24,12 +25,17 @@ export interface KilnRequestState {
 
 /**
  * What the record routes' body parser found (see recordBodyParser): the entry the body was read
- * for, its cache key (null: no cache) and the cached response, if any.
+ * for, its cache key (null: no cache), the cached response, if any, and what the native body
+ * path predicted, if it did (with the seconds it took): the friendly route's one record
+ * (`prediction`), or the records of an array or of V1 instances (`predictions`).
  */
 export interface RecordBody {
   entry: ModelEntry;
   key: string | null;
   hit: string | undefined;
+  prediction: Prediction | undefined;
+  predictions: Prediction[] | undefined;
+  seconds: number;
 }
 
 declare module 'fastify' {

@@ -19,6 +19,16 @@ export async function registerPredictRoutes(app: FastifyInstance, ctx: ServerCon
     const entry = resolve(ctx, request, request.params.name, request.params.version);
     const key = cached(ctx, request, reply, entry, 'predict');
     if (reply.sent) return undefined;
+    const pre = request.recordBody;
+    if (pre?.prediction !== undefined) {
+      // The body parser's native path predicted the record(s) already (serving.ts).
+      finish(ctx, request, reply, entry, key, predictionText(pre.prediction), 1, pre.seconds);
+      return undefined;
+    }
+    if (pre?.predictions !== undefined) {
+      finish(ctx, request, reply, entry, key, predictionsText(pre.predictions), pre.predictions.length, pre.seconds);
+      return undefined;
+    }
     const body = request.body;
     if (Array.isArray(body)) return answerRecords(ctx, request, reply, entry, key, body, predictionsText);
     // One record: the model's one-row fast path (errors are the same, with row 0).

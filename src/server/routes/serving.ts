@@ -8,7 +8,7 @@ import { KilnError, isKilnError } from '../../errors.js';
 import type { FeatureRecord } from '../../encode.js';
 import type { Prediction } from '../../types.js';
 import { ResponseCache } from '../cache.js';
-import { JSON_TYPE, seconds, type KilnRequestState, type ServerContext } from '../context.js';
+import { JSON_TYPE, seconds, type KilnRequestState, type RecordBody, type ServerContext } from '../context.js';
 import type { Batch, BatchResult } from '../marshal.js';
 import type { ModelEntry } from '../repository.js';
 
@@ -121,10 +121,14 @@ export function answerRecords(
 // Body parser of the record routes (friendly predict, KServe V1 predict): keeps the raw bytes
 // and, when the model is there and its cache holds the answer, neither decodes nor parses them
 // (the key is the bytes; only bodies that were answered 200 are in the cache, so a hit body is
-// valid and the placeholder handed to the schema stands for it). Otherwise the body is parsed
-// with JSON.parse as before, and the schema and the encoder answer with the same errors.
-// (A native parse of the bytes into encoded rows was tried and measured slower than JSON.parse
-// plus the compiled JS encoder: bench/dev/README.md.)
+// valid and the placeholder handed to the schema stands for it). On a miss, the friendly route
+// first hands the bytes to the model's native body path (Model.predictBody: one plain record
+// scanned and predicted in one addon call, kiln/record_scanner.h; predictBodyRows: an array of
+// them, or V1's instances); the prediction(s) wait in request.recordBody for the handler, and
+// the placeholder again stands for the (valid) body.
+// Anything it declines is parsed with JSON.parse as before, and the schema and the encoder
+// answer with the same errors. (A native parse built on nlohmann/json's SAX was slower than
+// JSON.parse plus the compiled JS encoder; this scanner is faster: bench/dev/README.md.)
 const PLACEHOLDER_RECORD = Object.freeze({});
 const PLACEHOLDER_INSTANCES = Object.freeze({ instances: Object.freeze([]) });
 export const recordBodyParser = (ctx: ServerContext, kind: 'predict' | 'v1') => (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
@@ -144,8 +148,29 @@ export const recordBodyParser = (ctx: ServerContext, kind: 'predict' | 'v1') => 
     // Kept also without a cache: the handler serves this entry without a second lookup.
     const key = entry.cache ? ResponseCache.key(kind, body) : null;
     const hit = key === null ? undefined : entry.cache?.get(key);
-    request.recordBody = { entry, key, hit };
+    const pre: RecordBody = { entry, key, hit, prediction: undefined, predictions: undefined, seconds: 0 };
+    request.recordBody = pre;
     if (hit !== undefined) {
+      done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
+      return;
+    }
+    const t0 = process.hrtime.bigint();
+    if (kind === 'predict') {
+      const prediction = entry.model.predictBody(body);
+      if (prediction !== undefined) {
+        pre.prediction = prediction;
+        pre.seconds = seconds(t0);
+        done(null, PLACEHOLDER_RECORD);
+        return;
+      }
+    }
+    // Several records: at most the request's row limit, and fewer than go to the thread pool
+    // (those keep predictRecords' async path, so a big batch never blocks the event loop here).
+    const { maxBatchRows, asyncBatchRows } = ctx.config;
+    const predictions = entry.model.predictBodyRows(body, kind === 'v1', Math.min(maxBatchRows, asyncBatchRows - 1));
+    if (predictions !== undefined) {
+      pre.predictions = predictions;
+      pre.seconds = seconds(t0);
       done(null, kind === 'v1' ? PLACEHOLDER_INSTANCES : PLACEHOLDER_RECORD);
       return;
     }

@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.js';
 import { isValidModelName } from '../repository.js';
 import { v1ResponseText } from '../response-text.js';
 import * as S from '../schemas.js';
-import { answerRecords, cached, notReady, recordBodyParser, resolve } from './serving.js';
+import { answerRecords, cached, finish, notReady, recordBodyParser, resolve } from './serving.js';
 
 // find-my-way: a regex parameter followed by a literal ':' ("::" escapes it). The regex sees the
 // decoded segment, so it takes anything ("..%2F" is "../"): checkName answers 400, not a 404.
@@ -29,6 +29,11 @@ export async function registerV1Routes(app: FastifyInstance, ctx: ServerContext)
     const entry = resolve(ctx, request, request.params.name, request.params.version);
     const key = cached(ctx, request, reply, entry, 'v1');
     if (reply.sent) return undefined;
+    const pre = request.recordBody; // the body parser's native path may have predicted already (serving.ts)
+    if (pre?.predictions !== undefined) {
+      finish(ctx, request, reply, entry, key, v1ResponseText(pre.predictions), pre.predictions.length, pre.seconds);
+      return undefined;
+    }
     return answerRecords(ctx, request, reply, entry, key, request.body.instances, v1ResponseText);
   };
   const v1Schema = (params: object) => ({
