@@ -165,7 +165,7 @@ export const recordBodyParser = (ctx: ServerContext, kind: 'predict' | 'v1') => 
       }
     }
     // Several records: at most the request's row limit, and fewer than go to the thread pool
-    // (those keep predictRecords' async path, so a big batch never blocks the event loop here).
+    // (those keep answerRecords' thread-pool path, so a big batch never blocks the event loop here).
     const { maxBatchRows, asyncBatchRows } = ctx.config;
     const predictions = entry.model.predictBodyRows(body, kind === 'v1', Math.min(maxBatchRows, asyncBatchRows - 1));
     if (predictions !== undefined) {
