@@ -15,7 +15,7 @@ const BUILD_TIMEOUT_MS = 15 * 60_000;
 /** What the report names as the half-peak load generator when this one runs. */
 export const NATIVE_PACED_GENERATOR = {
   name: 'native/bench/kiln_paced',
-  kind: 'open loop, C++ (one thread; woken by the schedule only, each response timed by the kernel\'s receive stamp), latency from each request\'s due time',
+  kind: 'C++, one thread (on Linux woken by the schedule only, each response timed by the kernel\'s receive stamp)',
 };
 
 /** Builds (or brings up to date) build/bench/kiln_paced; returns its path, or throws with why it cannot. */
