@@ -13,6 +13,7 @@ import path from 'node:path';
 
 import { buildPacedGenerator, nativePacedLoad } from '../bench/lib/paced-native.mjs';
 import { onPath } from '../bench/lib/processes.mjs';
+import { answer, serve } from './load-generator-servers.mjs';
 
 const SKIP = process.platform === 'win32' ? 'POSIX only' : !onPath('cmake') ? 'cmake is not on PATH' : false;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-paced-test-'));
@@ -28,22 +29,6 @@ function bodiesFile(lines) {
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
-
-function serve(handler) {
-  return new Promise((resolve) => {
-    const server = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => handler(req, res));
-    });
-    server.keepAliveTimeout = 60_000;
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
-const answer = (res, status = 200) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end('{"ok":true}');
-};
 
 const FIELDS = ['n', 'achieved', 'p50', 'p99', 'p999', 'max', 'serviceP99', 'lateP99', 'lateMax', 'over10', 'errors', 'generatorCpuUsPerRequest'];
 
