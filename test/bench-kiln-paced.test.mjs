@@ -75,6 +75,26 @@ for (const wake of ['schedule', 'responses']) {
       server.close();
     }
   });
+
+  test(`${wake}: connections the server closes after an answer are replaced, and no request is lost`, { skip: SKIP, timeout: 20 * 60_000 }, async () => {
+    const bin = await generator();
+    let i = 0;
+    const sockets = new Set();
+    const server = await serve((req, res) => {
+      sockets.add(req.socket);
+      if (i++ % 3 === 2) res.setHeader('connection', 'close'); // answered, then closed
+      answer(res);
+    });
+    try {
+      const url = `http://127.0.0.1:${server.address().port}/x`;
+      const r = await nativePacedLoad(bin, { url, bodiesFile: bodiesFile(['{}']), rate: 100, seconds: 0.6, connections: 2, wake });
+      assert.equal(r.errors, 0);
+      assert.equal(r.n, 60);
+      assert.ok(sockets.size >= 20, `${sockets.size} connections: each closed one was replaced`);
+    } finally {
+      server.close();
+    }
+  });
 }
 
 test('requests carry the bodies in turn, with their length, on keep-alive connections', { skip: SKIP, timeout: 20 * 60_000 }, async () => {

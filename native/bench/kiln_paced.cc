@@ -216,8 +216,8 @@ bool HeaderIs(const char* p, const char* end, const char* name) {
 }
 
 // Length of the first complete response in [p, p+n), 0 while incomplete, -1 if it cannot be
-// framed. Sets *status.
-long ResponseLength(const char* p, size_t n, int* status) {
+// framed. Sets *status, and *close when the server says it closes the connection after it.
+long ResponseLength(const char* p, size_t n, int* status, bool* close) {
   const char* end = p + n;
   const char* head_end = static_cast<const char*>(memmem(p, n, "\r\n\r\n", 4));
   if (!head_end) return 0;
@@ -229,6 +229,10 @@ long ResponseLength(const char* p, size_t n, int* status) {
   for (const char* line = std::find(p, head_end, '\n') + 1; line < head_end; line = std::find(line, head_end, '\n') + 1) {
     if (HeaderIs(line, head_end, "content-length:")) {
       content_length = std::strtol(line + 15, nullptr, 10);
+    } else if (HeaderIs(line, head_end, "connection:")) {
+      const char* eol = std::find(line, head_end, '\r');
+      for (const char* c = line + 11; c + 5 <= eol; c++)
+        if (HeaderIs(c, eol, "close")) *close = true;
     } else if (HeaderIs(line, head_end, "transfer-encoding:")) {
       const char* eol = std::find(line, head_end, '\r');
       for (const char* c = line + 18; c + 7 <= eol; c++)
@@ -260,6 +264,7 @@ struct Conn {
   long k = -1;          // request in flight, -1 when idle
   int64_t sent_at = 0;  // ns
   size_t write_off = 0; // bytes of request k already written
+  bool queued = false;  // in the idle queue
   std::string in;       // unparsed response bytes
 };
 
@@ -319,7 +324,17 @@ int main(int argc, char** argv) {
   std::vector<double> latency(total, -1), service(total, -1), late(total, -1);  // ms
   std::deque<int> idle;    // free connections, least recently used first (as paced.mjs)
   std::deque<long> backlog;  // due, waiting for a free connection
-  for (int i = 0; i < o.connections; i++) idle.push_back(i);
+  const auto make_idle = [&](int i) {
+    if (!conns[i].queued) idle.push_back(i);
+    conns[i].queued = true;
+  };
+  const auto take_idle = [&]() {
+    const int i = idle.front();
+    idle.pop_front();
+    conns[i].queued = false;
+    return i;
+  };
+  for (int i = 0; i < o.connections; i++) make_idle(i);
   long issued = 0, done = 0, errors = 0;
   std::vector<pollfd> fds(o.connections);
   std::vector<int> fd_conn(o.connections);  // fds[j] belongs to conns[fd_conn[j]]
@@ -345,7 +360,9 @@ int main(int argc, char** argv) {
     }
     return true;
   };
-  const auto drop = [&](int i) {  // the connection failed: its request is an error, reconnect
+  // The connection failed or the server closed it: its request, if any, is an error; reconnect.
+  // (If the reconnect fails while the connection is queued idle, a send on it drops it again.)
+  const auto drop = [&](int i) {
     Conn& c = conns[i];
     if (c.k >= 0) errors++;
     close(c.fd);
@@ -359,7 +376,7 @@ int main(int argc, char** argv) {
       watch(i);
 #endif
     }
-    idle.push_back(i);
+    make_idle(i);
   };
   const auto send_on = [&](int i, long k) {
     Conn& c = conns[i];
@@ -400,7 +417,8 @@ int main(int argc, char** argv) {
     }
     if (!closed && c.in.empty()) return;  // nothing yet (or an event of a socket since replaced)
     int status = 0;
-    const long len = c.k >= 0 ? ResponseLength(c.in.data(), c.in.size(), &status) : -1;
+    bool server_closes = false;
+    const long len = c.k >= 0 ? ResponseLength(c.in.data(), c.in.size(), &status, &server_closes) : -1;
     if (len > 0) {
       if (at < 0) at = NowNs();
       const long k = c.k;
@@ -413,7 +431,7 @@ int main(int argc, char** argv) {
       }
       c.in.erase(0, size_t(len));
       c.k = -1;
-      if (!c.in.empty()) closed = true;  // bytes nobody asked for: the stream is out of step
+      if (!c.in.empty() || server_closes) closed = true;  // (bytes nobody asked for: out of step)
     } else if (len < 0) {
       closed = true;
     }
@@ -425,7 +443,7 @@ int main(int argc, char** argv) {
         backlog.pop_front();
         send_on(i, k);
       } else {
-        idle.push_back(i);
+        make_idle(i);
       }
     }
   };
@@ -481,9 +499,7 @@ int main(int argc, char** argv) {
     const int64_t now = NowNs();
     while (issued < total && due(issued) <= now) {
       if (!idle.empty()) {
-        const int i = idle.front();
-        idle.pop_front();
-        send_on(i, issued);
+        send_on(take_idle(), issued);
       } else {
         backlog.push_back(issued);
       }
