@@ -7,22 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import { pacedLoad } from '../bench/lib/paced.mjs';
-
-function serve(handler) {
-  return new Promise((resolve) => {
-    const server = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => handler(req, res));
-    });
-    server.keepAliveTimeout = 60_000;
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
-const answer = (res, status = 200) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end('{"ok":true}');
-};
+import { answer, serve } from './load-generator-servers.mjs';
 
 test('a stall is charged to every request due during it, from its due time', async () => {
   const HOLD_MS = 800;

@@ -8,6 +8,10 @@
 //               the due time (KILN_VEGETA=path, else the one bench/dev/setup-vegeta.sh built);
 //               vegeta-1p: the same with GOMAXPROCS=1
 //   oha         bench/dev/oha.mjs: oha -q with --latency-correction, its own figures (KILN_OHA=path)
+//   native      native/bench/kiln_paced (C++, what `kiln bench` uses when it builds; built here with
+//               CMake in build/bench): paced.mjs's schedule and figures, woken by the schedule only,
+//               responses timed by the kernel's receive stamps; native-responses: the same woken by
+//               responses too and timing them when read (its fallback where stamps are missing)
 // Each server process runs bench/dev/eld-preload.mjs: event-loop delay, stalls and GC pauses per
 // second, so a server stall can be told from a load-generator or scheduler artefact.
 // The last lines: per method and target, medians over the rounds of p99, the generator's lag, its
@@ -24,6 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { freePort, startServer, stopAll, waitReady } from '../lib/processes.mjs';
 import { pacedLoad } from '../lib/paced.mjs';
+import { buildPacedGenerator, nativePacedLoad } from '../lib/paced-native.mjs';
 import { ohaLoad } from './oha.mjs';
 import { vegetaAvailable, vegetaLoad } from './vegeta.mjs';
 import { benchRows } from './rows.mjs';
@@ -112,6 +117,20 @@ async function ohaRun(url, bodies) {
   return { ...r, t0 };
 }
 
+let nativeBinary = null;
+async function nativeRun(url, bodies, wake) {
+  nativeBinary ??= process.env.KILN_PACED_BIN ?? (await buildPacedGenerator());
+  const bodiesFile = path.join(os.tmpdir(), `kiln-tail-bodies-${process.pid}.jsonl`);
+  (await import('node:fs')).writeFileSync(bodiesFile, `${bodies.join('\n')}\n`);
+  const t0 = Date.now();
+  try {
+    const r = await nativePacedLoad(nativeBinary, { url, bodiesFile, rate: RATE, seconds: SECONDS, connections: CONNECTIONS, wake });
+    return { ...r, t0 };
+  } finally {
+    rmSync(bodiesFile, { force: true });
+  }
+}
+
 async function pacedRun(url, bodies) {
   const t0 = Date.now();
   const r = await pacedLoad({ url, bodies, rate: RATE, seconds: SECONDS, connections: CONNECTIONS });
@@ -186,7 +205,7 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     for (const method of METHODS) {
       for (const t of TARGETS) {
-        const r = method === 'autocannon' ? await autocannonRun(urls[t], bodies) : method === 'vegeta' ? await vegetaRun(urls[t], bodies) : method === 'vegeta-1p' ? await vegetaRun(urls[t], bodies, { GOMAXPROCS: '1' }) : method === 'oha' ? await ohaRun(urls[t], bodies) : await pacedRun(urls[t], bodies);
+        const r = method === 'autocannon' ? await autocannonRun(urls[t], bodies) : method === 'vegeta' ? await vegetaRun(urls[t], bodies) : method === 'vegeta-1p' ? await vegetaRun(urls[t], bodies, { GOMAXPROCS: '1' }) : method === 'oha' ? await ohaRun(urls[t], bodies) : method === 'native' ? await nativeRun(urls[t], bodies) : method === 'native-responses' ? await nativeRun(urls[t], bodies, 'responses') : await pacedRun(urls[t], bodies);
         await new Promise((res) => setTimeout(res, 1500)); // the preload's last second lands
         const eld = eldSummary(r.t0, Date.now(), pids[t]);
         const f = (x) => (typeof x === 'number' ? x.toFixed(2) : x);

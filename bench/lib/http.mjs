@@ -3,9 +3,10 @@
 // loopback by wrk (-t1 -c32) when it is on PATH, else autocannon. Runs are alternated (each round
 // visits every target, starting one further along) and repeated; figures are medians over rounds.
 // Then Kiln's p99 at half its peak rate, at a constant offered rate, with the no-op route (JSON
-// parsed) at the same rate for comparison: bench/lib/paced.mjs, an open-loop generator in a
-// process of its own, latency from each request's due time (see docs/benchmarks.md for why not
-// autocannon's overallRate). Beside each figure, the CPU budget of the 2 cores during the run: the
+// parsed) at the same rate for comparison: an open-loop generator in a process of its own, latency
+// from each request's due time (see docs/benchmarks.md for why not autocannon's overallRate):
+// native/bench/kiln_paced (C++, built with CMake on demand) where it builds, else bench/lib/paced.mjs
+// (Node, ~3-4x its CPU per request); KILN_BENCH_PACED=node forces paced.mjs. Beside each figure, the CPU budget of the 2 cores during the run: the
 // server's CPU (primary and workers, /proc), the time its workers spent runnable but waiting for a
 // core, and the generator's own CPU: a tail the cores' saturation makes shows there.
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { PACED_GENERATOR } from './paced.mjs';
+import { NATIVE_PACED_GENERATOR, buildPacedGenerator, nativePacedLoad } from './paced-native.mjs';
 import { childrenRssMiB, cpuRate, cpuSnapshot, freePort, onPath, run, startServer, stopServer, waitReady } from './processes.mjs';
 import { readRows, record } from './rows.mjs';
 import { median } from './timing.mjs';
@@ -80,6 +82,26 @@ async function loadPaced({ url, bodiesFile, seconds, rate }) {
   const opts = { url, bodiesFile, seconds, rate, connections: CONNECTIONS };
   const out = await run(process.execPath, [path.join(HERE, 'paced.mjs'), JSON.stringify(opts)], { timeoutMs: (seconds + 60) * 1000 });
   return JSON.parse(out.trim().split('\n').pop());
+}
+
+/**
+ * The half-peak generator: kiln_paced when it builds (or KILN_BENCH_PACED=node says not to try),
+ * else paced.mjs. Returns { generator, load, fallback } (fallback: why not kiln_paced, or null).
+ */
+async function halfPeakGenerator() {
+  let why = null;
+  if (process.env.KILN_BENCH_PACED === 'node') why = 'KILN_BENCH_PACED=node';
+  else {
+    try {
+      log('building native/bench/kiln_paced (cmake, build/bench) for the half-peak run');
+      const binary = await buildPacedGenerator();
+      return { generator: NATIVE_PACED_GENERATOR, load: (opts) => nativePacedLoad(binary, { ...opts, connections: CONNECTIONS }), fallback: null };
+    } catch (error) {
+      why = `kiln_paced not built: ${error.message.slice(0, 300)}`;
+    }
+  }
+  log(`half peak: load generator bench/lib/paced.mjs (${why})`);
+  return { generator: { ...PACED_GENERATOR, fallback: why }, load: loadPaced, fallback: why };
 }
 
 function autocannonAvailable() {
@@ -195,13 +217,15 @@ export async function httpSection(o) {
     // Kiln at half its peak, constant offered rate; the no-op route (JSON parsed) right after it
     // at the same rate on the same bodies, so a tail the no-op route shares is the machine's.
     const noopParsed = targets.find((x) => x.runner === 'fastify-noop-parsed');
+    const halfPeak = await halfPeakGenerator();
+    results.halfPeakGenerator = halfPeak.generator;
     for (const t of targets.filter((x) => x.runner === 'kiln-serve')) {
       const peak = results.runs.find((x) => x.runner === t.runner && x.model === t.model).reqPerSec;
       const rate = Math.max(1, Math.round(peak / 2));
       const pair = [t, ...(noopParsed ? [{ ...noopParsed, bodies: t.bodies }] : [])];
       for (const u of pair) {
         const before = cpuSnapshot(u.pid);
-        const m = await loadPaced({ url: u.url, bodiesFile: u.bodies.file, seconds: o.halfPeakSeconds, rate });
+        const m = await halfPeak.load({ url: u.url, bodiesFile: u.bodies.file, seconds: o.halfPeakSeconds, rate });
         const server = cpuRate(before, cpuSnapshot(u.pid)); // over the run and its drain, a little longer than the offered seconds
         results.halfPeak.push({
           runner: u.runner,
