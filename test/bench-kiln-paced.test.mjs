@@ -13,7 +13,7 @@ import path from 'node:path';
 
 import { buildPacedGenerator, nativePacedLoad } from '../bench/lib/paced-native.mjs';
 import { onPath } from '../bench/lib/processes.mjs';
-import { answer, serve } from './load-generator-servers.mjs';
+import { answer, serve, stallingServer } from './load-generator-servers.mjs';
 
 const SKIP = process.platform === 'win32' ? 'POSIX only' : !onPath('cmake') ? 'cmake is not on PATH' : false;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-paced-test-'));
@@ -36,11 +36,7 @@ for (const wake of ['schedule', 'responses']) {
   test(`${wake}: a stall is charged to every request due during it, from its due time`, { skip: SKIP, timeout: 20 * 60_000 }, async () => {
     const bin = await generator();
     const HOLD_MS = 800;
-    let releaseAt = 0;
-    const server = await serve((_req, res) => {
-      if (releaseAt === 0) releaseAt = Date.now() + HOLD_MS; // the first request starts the stall
-      setTimeout(() => answer(res), Math.max(0, releaseAt - Date.now()));
-    });
+    const server = await stallingServer(HOLD_MS); // the first request starts the stall
     try {
       const url = `http://127.0.0.1:${server.address().port}/x`;
       // 100 requests due over 1 s on 4 connections: only 4 are sent before the server answers;

@@ -7,15 +7,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import { pacedLoad } from '../bench/lib/paced.mjs';
-import { answer, serve } from './load-generator-servers.mjs';
+import { answer, serve, stallingServer } from './load-generator-servers.mjs';
 
 test('a stall is charged to every request due during it, from its due time', async () => {
   const HOLD_MS = 800;
-  let releaseAt = 0;
-  const server = await serve((_req, res) => {
-    if (releaseAt === 0) releaseAt = Date.now() + HOLD_MS; // the first request starts the stall
-    setTimeout(() => answer(res), Math.max(0, releaseAt - Date.now()));
-  });
+  const server = await stallingServer(HOLD_MS); // the first request starts the stall
   try {
     const url = `http://127.0.0.1:${server.address().port}/x`;
     // 100 requests due over 1 s on 4 connections: only 4 are sent before the server answers;

@@ -18,3 +18,12 @@ export function answer(res, status = 200) {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end('{"ok":true}');
 }
+
+/** A server that holds every answer until `holdMs` after its first request arrives, then answers all. */
+export function stallingServer(holdMs) {
+  let releaseAt = 0;
+  return serve((_req, res) => {
+    if (releaseAt === 0) releaseAt = Date.now() + holdMs;
+    setTimeout(() => answer(res), Math.max(0, releaseAt - Date.now()));
+  });
+}
