@@ -399,8 +399,8 @@ TEST(TreeTile, TiledWalkMatchesBlocksRowsAndReference) {
 // lanes, every depth 1 to kMaxCompleteDepth), and batches of shallow trees by the AVX2 block walk
 // of that depth (CompleteWalkAvx2)
 
-// Every tree count from 1 to 19 (whole groups of kRowLanes = 8 trees, a remainder, both), depths 1
-// to 8 (trees with leaves above the last level: the layout's copied leaves), boost with one target
+// Tree counts making whole groups of kRowLanes = 8 (and of kDeepRowLanes = 16 past depth 3), a
+// remainder, both; depths 1 to 8 (trees with leaves above the last level: the layout's copied leaves), boost with one target
 // (the leaf table by slot up to depth 3, the register sum after), average with one and two targets
 // (sums in registers), boost with 3 and average with 3 (the policies' sums in acc), float32 and
 // float64, both compare rules, both ISAs; one row per call and batches of 17 to 40 rows (several
@@ -412,7 +412,10 @@ TEST(TreeRowDepth, RowsAndBlocksMatchReference) {
                        Case{false, false, 1}, Case{false, false, 3}}) {
     for (bool float64 : {false, true}) {
       for (uint32_t depth = 1; depth <= kiln::internal::kMaxCompleteDepth; ++depth) {
-        for (size_t n_trees = 1; n_trees <= 19; n_trees += 1 + rng() % (depth <= 3 ? 3 : 6)) {
+        // Depths above 3 take groups of 16 trees, then 8, then one at a time (kDeepRowLanes).
+        const std::vector<size_t> counts = depth <= 3 ? std::vector<size_t>{1, 2, 4, 7, 8, 9, 12, 16, 19}
+                                                      : std::vector<size_t>{1, 7, 9, 16, 17, 24, 25, 33};
+        for (size_t n_trees : counts) {
           std::vector<double> thresholds;
           // Random() adds one tree of the full depth to the n_trees - 1 random ones.
           Ensemble en = Random(rng, c.boost, c.less, c.n_targets, depth, n_trees - 1, 1 + rng() % 12, thresholds);

@@ -373,12 +373,16 @@ void ScoreBlockComplete(const TreeEnsemble& e, const typename Rule::Value* x, si
 //
 // kRowLanes = 8: trees walked side by side, so 8 chains of dependent loads (node, then the row's
 //   value at its feature) overlap; the 8 indices, the base and the row pointer fit the registers.
-//   RF100 one row: 4 lanes slower than the old walk, 16 (indices spilled) no faster than 8
+//   GBM100 (depth 3): 16 lanes slower; RF100 one row: 4 lanes slower than the old walk
 //   (docs/benchmarks.md "How the engine walks trees").
 // kShallowLeafMaxDepth = 3: the leaf table by slot holds 2^D doubles per tree (64 bytes at depth 3,
 //   GradientBoosting's default); deeper trees look the leaf up through complete_leaves, off the
 //   walk's critical path.
 constexpr size_t kRowLanes = 8;
+// kDeepRowLanes = 16: trees deeper than 3 first go 16 at a time (the indices no longer all fit the
+//   registers, but twice the loads in flight): RF100 one row from JS, native call 1,516-1,553 ns
+//   against 1,617-1,621 with 8 (3 alternated runs); the last trees go 8, then 1, at a time.
+constexpr size_t kDeepRowLanes = 16;
 constexpr uint32_t kShallowLeafMaxDepth = 3;
 
 // k: 64-bit, so a node's address is one base + index * 8 + constant (no zero-extension per step).
@@ -432,16 +436,19 @@ void ScoreRowDepth(const TreeEnsemble& e, const typename Rule::Value* x, double*
   // node load: the compiler keeps nodes and the offset apart).
   const CompleteNodeT<T>* base = nodes;
   const uint32_t* leaf = e.complete_leaves.data() - kInner;  // tree t's slot k at leaf[t * (kInner + 1) + k]
-  for (size_t t0 = 0; t0 < full; t0 += L, base += L * kInner, leaf += L * (kInner + 1)) {
-    size_t k[L] = {};
-    WalkRow<Rule, kDepth, L>(base, x, k);
-    for (size_t l = 0; l < L; ++l) Agg::template Add<kNT>(e, t0 + l, leaf[l * (kInner + 1) + k[l]], sums);
-  }
-  for (size_t t = full; t < n_trees; ++t, base += kInner, leaf += kInner + 1) {
-    size_t k[1] = {};
-    WalkRow<Rule, kDepth, 1>(base, x, k);
-    Agg::template Add<kNT>(e, t, leaf[k[0]], sums);
-  }
+  size_t t = 0;
+  // Groups of G trees from tree t on, while G remain (the trees stay in order).
+  const auto groups = [&](auto lanes) {
+    constexpr size_t G = decltype(lanes)::value;
+    for (; n_trees - t >= G; t += G, base += G * kInner, leaf += G * (kInner + 1)) {
+      size_t k[G] = {};
+      WalkRow<Rule, kDepth, G>(base, x, k);
+      for (size_t l = 0; l < G; ++l) Agg::template Add<kNT>(e, t + l, leaf[l * (kInner + 1) + k[l]], sums);
+    }
+  };
+  if constexpr (kDepth > kShallowLeafMaxDepth) groups(std::integral_constant<size_t, kDeepRowLanes>{});
+  groups(std::integral_constant<size_t, L>{});
+  groups(std::integral_constant<size_t, 1>{});
   Agg::template Finish<kNT>(e, sums);
   if constexpr (kNT != 0) {
     for (uint32_t j = 0; j < kNT; ++j) acc[j] = local[j];
