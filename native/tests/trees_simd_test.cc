@@ -395,20 +395,27 @@ TEST(TreeTile, TiledWalkMatchesBlocksRowsAndReference) {
   EXPECT_EQ(node_walks, 5u * 2u * 2u);  // depth 9 and 12 exceed the complete layout
 }
 
-// ---- shallow complete trees (depth <= 3): one row with 8 trees as lanes at a compile-time depth
-// (ScoreRowShallow), batches by the AVX2 block walk of that depth (CompleteWalkAvx2)
+// ---- one row through the complete layout at a compile-time depth (ScoreRowDepth, trees as
+// lanes, every depth 1 to kMaxCompleteDepth), and batches of shallow trees by the AVX2 block walk
+// of that depth (CompleteWalkAvx2)
 
-// Every tree count from 1 to 19 (whole groups of 8 trees, a remainder, both), depths 1 to 3, boost
-// with one target (the leaf table by slot and the register sum), boost with 3 and average (the
-// aggregation policies), float32 and float64, both ISAs; one row per call and batches of 17 to 40
-// rows (several blocks, a partial block), each row against Reference().
-TEST(TreeShallow, RowsAndBlocksMatchReference) {
+// Tree counts making whole groups of kRowLanes = 8 (and of kDeepRowLanes = 16 past depth 3), a
+// remainder, both; depths 1 to 8 (trees with leaves above the last level: the layout's copied leaves), boost with one target
+// (the leaf table by slot up to depth 3, the register sum after), average with one and two targets
+// (sums in registers), boost with 3 and average with 3 (the policies' sums in acc), float32 and
+// float64, both compare rules, both ISAs; one row per call and batches of 17 to 40 rows (several
+// blocks, a partial block: its last row takes the one-row walk), each row against Reference().
+TEST(TreeRowDepth, RowsAndBlocksMatchReference) {
   std::mt19937_64 rng(20261125 + 3);
   size_t leaf_tables = 0;
-  for (const Case c : {Case{true, false, 1}, Case{true, true, 1}, Case{true, false, 3}, Case{false, true, 2}}) {
+  for (const Case c : {Case{true, false, 1}, Case{true, true, 1}, Case{true, false, 3}, Case{false, true, 2},
+                       Case{false, false, 1}, Case{false, false, 3}}) {
     for (bool float64 : {false, true}) {
-      for (uint32_t depth : {1u, 2u, 3u}) {
-        for (size_t n_trees = 1; n_trees <= 19; n_trees += 1 + rng() % 3) {
+      for (uint32_t depth = 1; depth <= kiln::internal::kMaxCompleteDepth; ++depth) {
+        // Depths above 3 take groups of 16 trees, then 8, then one at a time (kDeepRowLanes).
+        const std::vector<size_t> counts = depth <= 3 ? std::vector<size_t>{1, 2, 4, 7, 8, 9, 12, 16, 19}
+                                                      : std::vector<size_t>{1, 7, 9, 16, 17, 24, 25, 33};
+        for (size_t n_trees : counts) {
           std::vector<double> thresholds;
           // Random() adds one tree of the full depth to the n_trees - 1 random ones.
           Ensemble en = Random(rng, c.boost, c.less, c.n_targets, depth, n_trees - 1, 1 + rng() % 12, thresholds);
@@ -417,7 +424,7 @@ TEST(TreeShallow, RowsAndBlocksMatchReference) {
             const TreeEnsemble e = Parse(ToJson(en), isa);
             ASSERT_EQ(e.complete_depth, depth);
             ASSERT_EQ(e.roots.size(), n_trees);
-            ASSERT_EQ(!e.shallow_leaf.empty(), c.boost && c.n_targets == 1);
+            ASSERT_EQ(!e.shallow_leaf.empty(), c.boost && c.n_targets == 1 && depth <= 3);
             leaf_tables += !e.shallow_leaf.empty();
             for (bool with_nan : {false, true}) {
               SCOPED_TRACE("boost " + std::to_string(c.boost) + " lt " + std::to_string(c.less) + " targets " +

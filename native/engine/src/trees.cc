@@ -186,33 +186,42 @@ inline void Walk(const TreeEnsemble& e, uint32_t depth, const typename Rule::Val
 
 // Aggregation policies: Start sets a row's n_targets scores, Add adds tree t's leaf (its
 // leaf_values offset) to them, Finish completes them.
+// kNT: n_targets when known at compile time (0: read from e), so the loops unroll and a caller's
+// local sums can stay in registers.
 struct AverageAgg {
   // 0 + v_1 + ... + v_T, then / T.
+  template <uint32_t kNT = 0>
   static void Start(const TreeEnsemble& e, double* acc) {
-    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] = 0.0;
+    const uint32_t nt = kNT ? kNT : e.n_targets;
+    for (uint32_t k = 0; k < nt; ++k) acc[k] = 0.0;
   }
-  // kNT: n_targets when known at compile time (0: read from e), so the loop unrolls.
   template <uint32_t kNT = 0>
   static void Add(const TreeEnsemble& e, size_t, uint32_t leaf, double* acc) {
     const double* lv = e.leaf_values.data() + leaf;
     const uint32_t nt = kNT ? kNT : e.n_targets;
     for (uint32_t k = 0; k < nt; ++k) acc[k] += lv[k];
   }
+  template <uint32_t kNT = 0>
   static void Finish(const TreeEnsemble& e, double* acc) {
     const double t = static_cast<double>(e.roots.size());
-    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] /= t;
+    const uint32_t nt = kNT ? kNT : e.n_targets;
+    for (uint32_t k = 0; k < nt; ++k) acc[k] /= t;
   }
 };
 
 struct BoostAgg {
   // init, then raw[target] += learning_rate * v per tree in order.
+  template <uint32_t kNT = 0>
   static void Start(const TreeEnsemble& e, double* acc) {
-    for (uint32_t k = 0; k < e.n_targets; ++k) acc[k] = e.init[k];
+    const uint32_t nt = kNT ? kNT : e.n_targets;
+    for (uint32_t k = 0; k < nt; ++k) acc[k] = e.init[k];
   }
+  // One target: every tree's target is 0 (validated at load), so the index is a constant.
   template <uint32_t kNT = 0>
   static void Add(const TreeEnsemble& e, size_t t, uint32_t leaf, double* acc) {
-    acc[e.targets[t]] += e.leaf_values[leaf];
+    acc[kNT == 1 ? 0 : e.targets[t]] += e.leaf_values[leaf];
   }
+  template <uint32_t kNT = 0>
   static void Finish(const TreeEnsemble&, double*) {}
 };
 
@@ -347,53 +356,39 @@ void ScoreBlockComplete(const TreeEnsemble& e, const typename Rule::Value* x, si
   for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
 }
 
-template <class Rule, class Agg>
-void ScoreRowComplete(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
-  using T = typename Rule::Value;
-  constexpr size_t B = kTreeBlockRows;
-  const uint32_t depth = e.complete_depth;
-  const size_t inner = (size_t{1} << depth) - 1;
-  const CompleteNodeT<T>* nodes = CompleteNodesOf<T>(e);
-  const T* xs[B];
-  for (size_t l = 0; l < B; ++l) xs[l] = x;
-  Agg::Start(e, acc);
-  const CompleteNodeT<T>* tree[B];
-  uint32_t at[B];
-  const size_t n_trees = e.roots.size();
-  for (size_t t0 = 0; t0 < n_trees; t0 += B) {
-    const size_t lanes = n_trees - t0 < B ? n_trees - t0 : B;
-    for (size_t l = 0; l < B; ++l) {
-      tree[l] = nodes + (t0 + (l < lanes ? l : 0)) * inner;
-      at[l] = 0;
-    }
-    WalkComplete<Rule>(depth, tree, xs, at);
-    for (size_t l = 0; l < lanes; ++l) {
-      Agg::Add(e, t0 + l, e.complete_leaves[(t0 + l) * (inner + 1) + at[l] - inner], acc);
-    }
-  }
-  Agg::Finish(e, acc);
-}
-
-// ---- one row through shallow complete trees (depth <= kShallowMaxDepth, known at compile time)
+// ---- one row through complete trees at a compile-time depth (every complete layout: depth <= 8)
 //
-// The single-row path of GBM-sized ensembles: with the depth a template constant the 8 trees of a
-// lane group share one base pointer (tree l's node k at a constant offset from it), the steps
-// unroll, and the lanes' indices stay in registers (the runtime-depth walk keeps 8 tree pointers,
-// spilled, and a loop over steps: ~54 instructions per depth-3 tree against ~22 here). Boosting
-// with one raw score adds each tree's leaf from shallow_leaf (the leaf values by slot) into a sum
-// held in a register; other aggregates add through the scalar policies. Trees in order either
-// way, so scores are bit-identical to the other walks.
+// The single-row path: with the depth a template constant the trees of a lane group share one
+// base pointer (tree l's node k at a constant offset from it) and the lanes' indices stay in
+// registers. The runtime-depth walk this replaced kept a pointer per lane (tree and row), spilled
+// to the stack and reloaded at every step: ~54 instructions per depth-3 tree against ~22 here, and
+// RF100 (depth 8) ~11,900 walk instructions per row against ~6,400 (7 per node visited).
+// The complete layout needs no leaf test: a tree shallower than the ensemble has its leaves
+// copied down to the last level, so every tree takes exactly kDepth steps.
+// Boosting with one raw score and depth <= kShallowLeafMaxDepth adds each tree's leaf from
+// shallow_leaf (the leaf values by slot); other aggregates add through the policies into sums
+// kept in registers when n_targets is 1 or 2 (kNT; with acc in memory every add waits on the
+// previous one's store: 100 trees x 2 targets in a chain). Trees in order either way, so scores
+// are bit-identical to the other walks.
 //
-// kShallowMaxDepth = 3: GradientBoosting's default depth; each depth is its own instantiation.
-// kShallowLanes = 8: 8 trees' chains of dependent loads overlap (GBM100 one row: 4 lanes measured
-//   in docs/benchmarks.md "How the engine walks trees").
-constexpr uint32_t kShallowMaxDepth = 3;
-constexpr size_t kShallowLanes = 8;
+// kRowLanes = 8: trees walked side by side, so 8 chains of dependent loads (node, then the row's
+//   value at its feature) overlap; the 8 indices, the base and the row pointer fit the registers.
+//   GBM100 (depth 3): 16 lanes slower; RF100 one row: 4 lanes slower than the old walk
+//   (docs/benchmarks.md "How the engine walks trees").
+// kShallowLeafMaxDepth = 3: the leaf table by slot holds 2^D doubles per tree (64 bytes at depth 3,
+//   GradientBoosting's default); deeper trees look the leaf up through complete_leaves, off the
+//   walk's critical path.
+constexpr size_t kRowLanes = 8;
+// kDeepRowLanes = 16: trees deeper than 3 first go 16 at a time (the indices no longer all fit the
+//   registers, but twice the loads in flight): RF100 one row from JS, native call 1,516-1,553 ns
+//   against 1,617-1,621 with 8 (3 alternated runs); the last trees go 8, then 1, at a time.
+constexpr size_t kDeepRowLanes = 16;
+constexpr uint32_t kShallowLeafMaxDepth = 3;
 
 // k: 64-bit, so a node's address is one base + index * 8 + constant (no zero-extension per step).
 template <class Rule, uint32_t kDepth, size_t kLanes>
-inline __attribute__((always_inline)) void WalkShallow(const CompleteNodeT<typename Rule::Value>* base,
-                                                       const typename Rule::Value* x, size_t* k) {
+inline __attribute__((always_inline)) void WalkRow(const CompleteNodeT<typename Rule::Value>* base,
+                                                   const typename Rule::Value* x, size_t* k) {
   using T = typename Rule::Value;
   constexpr size_t kInner = (size_t{1} << kDepth) - 1;
   for (uint32_t step = 0; step < kDepth; ++step) {
@@ -404,67 +399,95 @@ inline __attribute__((always_inline)) void WalkShallow(const CompleteNodeT<typen
   }
 }
 
-template <class Rule, class Agg, uint32_t kDepth>
-void ScoreRowShallow(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+// kNT: n_targets when the caller knows it (1, or 2 for averages), else 0 (read from e, the sums
+// in acc).
+template <class Rule, class Agg, uint32_t kDepth, uint32_t kNT>
+void ScoreRowDepth(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
   using T = typename Rule::Value;
   constexpr size_t kInner = (size_t{1} << kDepth) - 1;
-  constexpr size_t L = kShallowLanes;
+  constexpr size_t L = kRowLanes;
   const CompleteNodeT<T>* nodes = CompleteNodesOf<T>(e);
   const size_t n_trees = e.roots.size();
   const size_t full = n_trees / L * L;
   // k ends on the leaf's slot in the complete layout (kInner + leaf).
-  if constexpr (std::is_same_v<Agg, BoostAgg>) {
+  if constexpr (std::is_same_v<Agg, BoostAgg> && kNT == 1 && kDepth <= kShallowLeafMaxDepth) {
     if (!e.shallow_leaf.empty()) {
       const double* leaf = e.shallow_leaf.data() - kInner;  // tree t's slot k at leaf[t * (kInner + 1) + k]
       double sum = e.init[0];
       const CompleteNodeT<T>* base = nodes;
       for (size_t t0 = 0; t0 < full; t0 += L, base += L * kInner, leaf += L * (kInner + 1)) {
         size_t k[L] = {};
-        WalkShallow<Rule, kDepth, L>(base, x, k);
+        WalkRow<Rule, kDepth, L>(base, x, k);
         for (size_t l = 0; l < L; ++l) sum += leaf[l * (kInner + 1) + k[l]];
       }
       for (size_t t = full; t < n_trees; ++t, base += kInner, leaf += kInner + 1) {
         size_t k[1] = {};
-        WalkShallow<Rule, kDepth, 1>(base, x, k);
+        WalkRow<Rule, kDepth, 1>(base, x, k);
         sum += leaf[k[0]];
       }
       acc[0] = sum;
       return;
     }
   }
-  Agg::Start(e, acc);
-  const uint32_t* leaves = e.complete_leaves.data() - kInner;
-  for (size_t t0 = 0; t0 < full; t0 += L) {
-    size_t k[L] = {};
-    WalkShallow<Rule, kDepth, L>(nodes + t0 * kInner, x, k);
-    for (size_t l = 0; l < L; ++l) Agg::Add(e, t0 + l, leaves[(t0 + l) * (kInner + 1) + k[l]], acc);
+  double local[kNT ? kNT : 1];
+  double* sums = kNT ? local : acc;
+  Agg::template Start<kNT>(e, sums);
+  // The group's base pointer steps on (nodes + t0 * kInner recomputed per group costs an add per
+  // node load: the compiler keeps nodes and the offset apart).
+  const CompleteNodeT<T>* base = nodes;
+  const uint32_t* leaf = e.complete_leaves.data() - kInner;  // tree t's slot k at leaf[t * (kInner + 1) + k]
+  size_t t = 0;
+  // Groups of G trees from tree t on, while G remain (the trees stay in order).
+  const auto groups = [&](auto lanes) {
+    constexpr size_t G = decltype(lanes)::value;
+    for (; n_trees - t >= G; t += G, base += G * kInner, leaf += G * (kInner + 1)) {
+      size_t k[G] = {};
+      WalkRow<Rule, kDepth, G>(base, x, k);
+      for (size_t l = 0; l < G; ++l) Agg::template Add<kNT>(e, t + l, leaf[l * (kInner + 1) + k[l]], sums);
+    }
+  };
+  if constexpr (kDepth > kShallowLeafMaxDepth) groups(std::integral_constant<size_t, kDeepRowLanes>{});
+  groups(std::integral_constant<size_t, L>{});
+  groups(std::integral_constant<size_t, 1>{});
+  Agg::template Finish<kNT>(e, sums);
+  if constexpr (kNT != 0) {
+    for (uint32_t j = 0; j < kNT; ++j) acc[j] = local[j];
   }
-  for (size_t t = full; t < n_trees; ++t) {
-    size_t k[1] = {};
-    WalkShallow<Rule, kDepth, 1>(nodes + t * kInner, x, k);
-    Agg::Add(e, t, leaves[t * (kInner + 1) + k[0]], acc);
-  }
-  Agg::Finish(e, acc);
 }
 
-// One row through the complete layout: the shallow walk for depths 1 .. kShallowMaxDepth.
+// The instantiation for the ensemble's n_targets: sums in registers for one target, or two
+// averaged (boosting's two-target sums are indexed by each tree's target at run time).
+template <class Rule, class Agg, uint32_t kDepth>
+void ScoreRowDepthAny(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
+  if (e.n_targets == 1) return ScoreRowDepth<Rule, Agg, kDepth, 1>(e, x, acc);
+  if constexpr (std::is_same_v<Agg, AverageAgg>) {
+    if (e.n_targets == 2) return ScoreRowDepth<Rule, Agg, kDepth, 2>(e, x, acc);
+  }
+  ScoreRowDepth<Rule, Agg, kDepth, 0>(e, x, acc);
+}
+
+// One row through the complete layout: an instantiation per depth (a well-predicted switch).
 template <class Rule, class Agg>
 void ScoreRowCompleteAny(const TreeEnsemble& e, const typename Rule::Value* x, double* acc) {
   switch (e.complete_depth) {
-    case 1: return ScoreRowShallow<Rule, Agg, 1>(e, x, acc);
-    case 2: return ScoreRowShallow<Rule, Agg, 2>(e, x, acc);
-    case 3: return ScoreRowShallow<Rule, Agg, 3>(e, x, acc);
-    default: return ScoreRowComplete<Rule, Agg>(e, x, acc);
+    case 1: return ScoreRowDepthAny<Rule, Agg, 1>(e, x, acc);
+    case 2: return ScoreRowDepthAny<Rule, Agg, 2>(e, x, acc);
+    case 3: return ScoreRowDepthAny<Rule, Agg, 3>(e, x, acc);
+    case 4: return ScoreRowDepthAny<Rule, Agg, 4>(e, x, acc);
+    case 5: return ScoreRowDepthAny<Rule, Agg, 5>(e, x, acc);
+    case 6: return ScoreRowDepthAny<Rule, Agg, 6>(e, x, acc);
+    case 7: return ScoreRowDepthAny<Rule, Agg, 7>(e, x, acc);
+    default: return ScoreRowDepthAny<Rule, Agg, 8>(e, x, acc);
   }
 }
-static_assert(kShallowMaxDepth == 3, "ScoreRowCompleteAny has a case per shallow depth");
+static_assert(kMaxCompleteDepth == 8, "ScoreRowCompleteAny has a case per complete depth");
 
 // Boost with one raw score, shallow complete trees: tree t's leaf values by slot (2^D per tree).
 template <class T>
 void BuildShallow(TreeEnsemble& e) {
   e.shallow_leaf.clear();
   const uint32_t depth = e.complete_depth;
-  if (depth == 0 || depth > kShallowMaxDepth || !e.boost || e.n_targets != 1) return;
+  if (depth == 0 || depth > kShallowLeafMaxDepth || !e.boost || e.n_targets != 1) return;
   const size_t nl = size_t{1} << depth;
   e.shallow_leaf.resize(e.roots.size() * nl);
   for (size_t i = 0; i < e.shallow_leaf.size(); ++i) e.shallow_leaf[i] = e.leaf_values[e.complete_leaves[i]];
@@ -769,7 +792,7 @@ struct CompleteWalkAvx2 {
     for (size_t r = 0; r < B; ++r) Agg::Finish(e, acc + r * nt);
   }
 
-  static void Row(const TreeEnsemble& e, const float* x, double* acc) { ScoreRowShallow<Rule, Agg, kDepth>(e, x, acc); }
+  static void Row(const TreeEnsemble& e, const float* x, double* acc) { ScoreRowDepthAny<Rule, Agg, kDepth>(e, x, acc); }
 };
 
 // The walk of one depth as ScoreRows' Walker.

@@ -113,8 +113,8 @@ struct TreeEnsemble {
   std::vector<CompleteNodeT<float>> complete_nodes;    // float32 kinds
   std::vector<CompleteNodeT<double>> complete_nodes_d;  // float64 kinds
   std::vector<uint32_t> complete_leaves;                // leaf_values offsets
-  // Boost with one raw score and complete_depth <= 3 (trees.cc kShallowMaxDepth): tree t's leaf
-  // values by slot, 2^D per tree, for the single-row walk (ScoreRowShallow).
+  // Boost with one raw score and complete_depth <= 3 (trees.cc kShallowLeafMaxDepth): tree t's
+  // leaf values by slot, 2^D per tree, for the single-row walk (ScoreRowDepth).
   std::vector<double> shallow_leaf;
   // The complete layout again as arrays for vector loads, when the AVX2 walk applies (isa is
   // kAvx2: float32 kinds, depth <= 3): tree t's node k at t * vec_stride + k (vec_stride 8, the
