@@ -174,6 +174,15 @@ describe('kiln serve: bad requests', () => {
     await refused(await post(`${s.url}/v2/repository/models/..%2Fx/load`, {}, { authorization: `Bearer ${TOKEN}` }), 400, /params.name must match pattern/);
   });
 
+  test('long model names reach validation: a 404 naming the model, or a 400 naming the pattern or the limit', async () => {
+    // find-my-way would answer parameters over its default 100 characters itself (414); the
+    // server's router limit (1024) lets names up to the pattern's 128 characters be validated.
+    const long = `m${'x'.repeat(119)}`;
+    await refused(await post(`${s.url}/v2/models/${long}/infer`, good), 404, new RegExp(long));
+    await refused(await post(`${s.url}/v2/models/${'y'.repeat(200)}/infer`, good), 400, /params.name must match pattern/);
+    await refused(await post(`${s.url}/v2/models/${'z'.repeat(1100)}/infer`, good), 400, /a path parameter is longer than 1024 characters/);
+  });
+
   test('admin call without or with a wrong token', async () => {
     await refused(await post(`${s.url}/v2/repository/index`, {}), 401, /Bearer/);
     await refused(await post(`${s.url}/v2/repository/index`, {}, { authorization: 'Bearer wrong-token-0123456789' }), 403, /wrong admin token/);

@@ -66,7 +66,7 @@ export async function createServer(config: ServerConfig, hooks: AppHooks = {}, l
     forceCloseConnections: 'idle',
     // Names are up to 128 characters: longer path parameters must reach validation (a 400 naming
     // the pattern) instead of find-my-way's default limit of 100 and its own 414.
-    maxParamLength: MAX_PATH_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     // Bad percent-encoding and over-long parameters are refused by the router before any route:
     // answer them like every other error ({"error", "code"}, one log line).
     frameworkErrors: (error, request, reply) => {
